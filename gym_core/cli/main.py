@@ -1,0 +1,81 @@
+"""The ``rgym`` command line (SPEC.md section 4).
+
+Every sub-command lives in its own module and is mounted here. Any :class:`RgymError` that escapes a
+command is printed as one clear line and turned into its exit code; bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gym_core import __version__
+from gym_core.cli import gc as gc_cli
+from gym_core.cli import images as images_cli
+from gym_core.cli import runs as runs_cli
+from gym_core.cli import tasks as tasks_cli
+from gym_core.cli import traces as traces_cli
+from gym_core.errors import EXIT_BAD_INPUT, RgymError
+
+err_console = Console(stderr=True, highlight=False)
+
+app = typer.Typer(
+    name="rgym",
+    help="A containerized environment for research agents, scored for capability and reliability.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(tasks_cli.app, name="tasks")
+app.add_typer(images_cli.app, name="images")
+runs_cli.register(app)
+traces_cli.register(app)
+gc_cli.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rgym {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """rgym: research tasks as Gymnasium environments, traced and scored."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rgym`` console script."""
+    try:
+        app(args=argv, prog_name="rgym", standalone_mode=False)
+    except RgymError as exc:
+        for line in str(exc).splitlines():
+            err_console.print(f"[bold red]error:[/] {line}", soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        err_console.print("[bold red]aborted[/]")
+        return 130
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]")
+        return 130
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show(file=sys.stderr)
+            return EXIT_BAD_INPUT if isinstance(exc, click.exceptions.UsageError) else exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
