@@ -52,28 +52,22 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``rgym`` console script."""
+    """Entry point of the ``rgym`` console script; returns the process exit code.
+
+    Click handles its own usage errors (exit 2) and ``typer.Exit``; rgym's own errors become one line.
+    """
     try:
-        app(args=argv, prog_name="rgym", standalone_mode=False)
+        app(args=argv, prog_name="rgym", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_BAD_INPUT)
     except RgymError as exc:
         for line in str(exc).splitlines():
-            err_console.print(f"[bold red]error:[/] {line}", soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {line}", soft_wrap=True, markup=True)
         return exc.exit_code
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except typer.Abort:
-        err_console.print("[bold red]aborted[/]")
-        return 130
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]")
         return 130
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show(file=sys.stderr)
-            return EXIT_BAD_INPUT if isinstance(exc, click.exceptions.UsageError) else exc.exit_code
-        raise
     return 0
 
 

@@ -33,7 +33,9 @@ def task_checksum(root: Path) -> str:
         if path.is_symlink():
             digest.update(b"L" + str(path.readlink()).encode() + b"\0")
             continue
-        digest.update(b"X" if path.stat().st_mode & 0o111 else b"F")
+        stat = path.stat()
+        # The size prefix keeps one file's content from running into the next file's name.
+        digest.update((b"X" if stat.st_mode & 0o111 else b"F") + f"{stat.st_size}:".encode())
         with path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)

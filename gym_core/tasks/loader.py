@@ -79,11 +79,12 @@ class Task:
 
 def display_path(path: Path) -> str:
     """``path`` relative to the current directory when it is below it, for messages."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return os.path.relpath(path)
+        return absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:
         return str(path)
-    
+
 
 def _format_location(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
@@ -120,7 +121,9 @@ def _friendly(err: dict[str, Any]) -> str:
 def parse_spec(data: Any, file_label: str) -> TaskSpec:
     """Validate already-parsed YAML; raise :class:`TaskSpecError` with one problem per field."""
     if not isinstance(data, dict):
-        raise TaskSpecError([Problem(file_label, "", "must be a YAML mapping of fields (see SPEC.md section 1)")])
+        raise TaskSpecError(
+            [Problem(file_label, "", "must be a YAML mapping of fields (see SPEC.md section 1)")]
+        )
     try:
         return TaskSpec.model_validate(data)
     except ValidationError as exc:
@@ -167,12 +170,18 @@ def load_task(path: Path | str) -> Task:
     problems: list[Problem] = []
     if root.name != spec.id:
         problems.append(
-            Problem(display_path(root / SPEC_FILE), "id", f"is {spec.id!r} but the folder is named {root.name!r}; they must match")
+            Problem(
+                display_path(root / SPEC_FILE),
+                "id",
+                f"is {spec.id!r} but the folder is named {root.name!r}; they must match",
+            )
         )
     readme_path = root / README_FILE
     readme = ""
     if not readme_path.is_file():
-        problems.append(Problem(display_path(readme_path), "", "file not found (the agent reads it as the task)"))
+        problems.append(
+            Problem(display_path(readme_path), "", "file not found (the agent reads it as the task)")
+        )
     else:
         readme = readme_path.read_text(encoding="utf-8", errors="replace")
     for sub, why in (("workspace", "copied to /workspace for the agent"), ("eval", "holds the grader")):
