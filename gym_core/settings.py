@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     debian_mirror: str | None = None
     """Debian mirror for debootstrap; default: the first one in this machine's apt sources."""
 
+    wheelhouse: Path | None = None
+    """Override of the wheelhouse folder (RGYM_WHEELHOUSE); default: ~/.cache/rgym/wheelhouse."""
+
     output_cap_bytes: int = 64 * 1024
     """Bytes of stdout and of stderr kept per command; the rest is dropped and marked truncated."""
 
@@ -56,8 +59,13 @@ class Settings(BaseSettings):
 
     @property
     def wheelhouse_dir(self) -> Path:
-        """Host-side folder of wheels that task images install from (pip cannot reach an index there)."""
-        return self.data_dir / "wheelhouse"
+        """Host-side folder of wheels that task images install from (pip cannot reach an index there).
+
+        A user cache, not under data_dir: wheels are worth keeping across stores and test runs.
+        """
+        if self.wheelhouse:
+            return self.wheelhouse.expanduser()
+        return Path(platformdirs.user_cache_dir("rgym", appauthor=False)) / "wheelhouse"
 
     @property
     def sandbox_dir(self) -> Path:
