@@ -101,11 +101,11 @@ def _friendly(err: dict[str, Any]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "greater_than":
-        return f"must be > {ctx['gt']}"
+        return f"must be > {ctx['gt']:g}"
     if kind == "greater_than_equal":
-        return f"must be >= {ctx['ge']}"
+        return f"must be >= {ctx['ge']:g}"
     if kind == "less_than_equal":
-        return f"must be <= {ctx['le']}"
+        return f"must be <= {ctx['le']:g}"
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":

@@ -1,0 +1,228 @@
+"""task.yaml validation: a good spec loads, and every bad one gets its exact field-level message."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gym_core.errors import TaskSpecError
+from gym_core.tasks.loader import load_task
+from gym_core.tasks.spec import Budget, Direction, TaskSpec
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
+
+
+def _good() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((FIXTURE / "task.yaml").read_text())
+    return data
+
+
+def _write_task(tmp_path: Path, data: Any, *, raw: str | None = None) -> Path:
+    root = tmp_path / "tiny-mean"
+    shutil.copytree(FIXTURE, root)
+    text = raw if raw is not None else yaml.safe_dump(data)
+    (root / "task.yaml").write_text(text)
+    return root
+
+
+def _problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Any, raw: str | None = None
+) -> list[str]:
+    root = _write_task(tmp_path, data, raw=raw)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TaskSpecError) as info:
+        load_task(root)
+    return [str(p) for p in info.value.problems]
+
+
+def test_good_spec_loads() -> None:
+    task = load_task(FIXTURE)
+    assert task.spec.id == "tiny-mean"
+    assert task.spec.gym_id == "rgym/tiny-mean-v1"
+    assert task.spec.metric.direction is Direction.MINIMIZE
+    assert task.spec.budget.memory_mb == 256
+    assert task.spec.budget.network.value == "none"
+    assert task.readme.startswith("# Estimate")
+
+
+def test_defaults_fill_optional_fields(tmp_path: Path) -> None:
+    data = _good()
+    for optional in ("success", "budget", "description_variants", "knobs"):
+        data.pop(optional)
+    task = load_task(_write_task(tmp_path, data))
+    assert task.spec.budget == Budget()
+    assert task.spec.success.normalized_at_least == 0.0
+    assert task.spec.knobs == {}
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    node = data
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        node = node[key]
+    node[leaf] = value
+    return data
+
+
+BAD_SPECS = [
+    ("budget.memory_mb", 0, "tiny-mean/task.yaml: budget.memory_mb: must be > 0"),
+    ("budget.wall_time_s", -5, "tiny-mean/task.yaml: budget.wall_time_s: must be > 0"),
+    ("budget.eval_limit", -1, "tiny-mean/task.yaml: budget.eval_limit: must be >= 0"),
+    ("budget.network", "internet", "tiny-mean/task.yaml: budget.network: must be one of 'none' or 'egress'"),
+    (
+        "metric.direction",
+        "up",
+        "tiny-mean/task.yaml: metric.direction: must be one of 'maximize' or 'minimize'",
+    ),
+    ("version", 0, "tiny-mean/task.yaml: version: must be >= 1"),
+    (
+        "id",
+        "Tiny_Mean",
+        "tiny-mean/task.yaml: id: must be lowercase letters, digits and hyphens, e.g. my-task",
+    ),
+    ("paper.year", 1200, "tiny-mean/task.yaml: paper.year: must be >= 1900"),
+    (
+        "budget.cpus",
+        "many",
+        "tiny-mean/task.yaml: budget.cpus: Input should be a valid number, unable to parse string as a number",
+    ),
+    (
+        "grader.submission",
+        [],
+        "tiny-mean/task.yaml: grader.submission: List should have at least 1 item after validation, not 0",
+    ),
+    (
+        "grader.submission",
+        ["../etc/passwd"],
+        "tiny-mean/task.yaml: grader.submission: '../etc/passwd' must be a relative path inside the workspace, without '..'",
+    ),
+    (
+        "reference.score",
+        9.0,
+        "tiny-mean/task.yaml: reference.score (9.0) must be below baseline.score (5.0) when the metric is minimized",
+    ),
+    ("knobs", {"guess": []}, "tiny-mean/task.yaml: knobs: knob 'guess' needs at least one value"),
+    (
+        "budget.swap_mb",
+        10,
+        "tiny-mean/task.yaml: budget.swap_mb: unknown field (check the spelling against SPEC.md section 1)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"), BAD_SPECS, ids=[f"{f}={v!r}" for f, v, _ in BAD_SPECS]
+)
+def test_bad_field_gets_exact_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: Any, message: str
+) -> None:
+    problems = _problems(tmp_path, monkeypatch, _set(_good(), field, value))
+    assert problems == [message]
+
+
+def test_missing_required_fields_each_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _good()
+    del data["metric"], data["grader"]
+    problems = _problems(tmp_path, monkeypatch, data)
+    assert problems == [
+        "tiny-mean/task.yaml: metric: required field is missing",
+        "tiny-mean/task.yaml: grader: required field is missing",
+    ]
+
+
+def test_several_problems_one_line_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _set(_set(_good(), "budget.memory_mb", 0), "budget.pids", 0)
+    assert _problems(tmp_path, monkeypatch, data) == [
+        "tiny-mean/task.yaml: budget.memory_mb: must be > 0",
+        "tiny-mean/task.yaml: budget.pids: must be > 0",
+    ]
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    problems = _problems(tmp_path, monkeypatch, None, raw="id: tiny-mean\nbudget: {memory_mb: 1\n")
+    assert len(problems) == 1
+    assert problems[0].startswith("tiny-mean/task.yaml: line 3, column 1: YAML syntax error")
+
+
+def test_not_a_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    problems = _problems(tmp_path, monkeypatch, None, raw="- just\n- a list\n")
+    assert problems == ["tiny-mean/task.yaml: must be a YAML mapping of fields (see SPEC.md section 1)"]
+
+
+def test_folder_name_must_match_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    problems = _problems(tmp_path, monkeypatch, _set(_good(), "id", "other-task"))
+    assert problems == [
+        "tiny-mean/task.yaml: id: is 'other-task' but the folder is named 'tiny-mean'; they must match"
+    ]
+
+
+def test_missing_eval_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _write_task(tmp_path, _good())
+    shutil.rmtree(root / "eval")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TaskSpecError) as info:
+        load_task(root)
+    assert [str(p) for p in info.value.problems] == ["tiny-mean/eval: folder not found (holds the grader)"]
+
+
+def test_missing_task_yaml_and_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TaskSpecError, match=r"^empty/task.yaml: file not found"):
+        load_task(tmp_path / "empty")
+    with pytest.raises(TaskSpecError, match=r"^nowhere: no such task folder$"):
+        load_task(tmp_path / "nowhere")
+
+
+def test_normalize_maps_baseline_to_0_and_reference_to_1() -> None:
+    spec = load_task(FIXTURE).spec
+    assert spec.normalize(5.0) == 0.0
+    assert spec.normalize(0.0) == 1.0
+    assert spec.normalize(7.5) == pytest.approx(-0.5)
+    assert spec.normalize(None) is None
+    assert spec.normalize(float("nan")) is None
+    assert spec.succeeded(0.5) and not spec.succeeded(0.49) and not spec.succeeded(None)
+
+
+def test_normalize_maximize_direction() -> None:
+    data = _good()
+    data.update(
+        metric={"name": "acc", "direction": "maximize"},
+        baseline={"score": 0.6, "command": "x"},
+        reference={"score": 0.9},
+    )
+    spec = TaskSpec.model_validate(data)
+    assert spec.normalize(0.6) == 0.0
+    assert spec.normalize(0.9) == pytest.approx(1.0)
+    assert spec.normalize(0.75) == pytest.approx(0.5)
+
+
+def test_spec_is_frozen() -> None:
+    spec = load_task(FIXTURE).spec
+    with pytest.raises(ValueError):
+        spec.budget.memory_mb = 1  # type: ignore[misc]
+
+
+def test_budget_override_validates() -> None:
+    budget = Budget().override({"wall_time_s": 60})
+    assert budget.wall_time_s == 60
+    with pytest.raises(ValueError, match="unknown budget key"):
+        Budget().override({"walltime": 60})
+    with pytest.raises(ValueError):
+        Budget().override({"memory_mb": -1})
+
+
+def test_every_field_is_documented() -> None:
+    from pydantic import BaseModel
+
+    models: list[type[BaseModel]] = [TaskSpec]
+    while models:
+        model = models.pop()
+        for name, info in model.model_fields.items():
+            assert info.description, f"{model.__name__}.{name}"
+            if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+                models.append(info.annotation)
