@@ -1,0 +1,108 @@
+"""Method consistency: workspace diffs compared by token-shingle Jaccard."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gym_core.scoring.consistency import (
+    changed_lines,
+    diff_similarity,
+    diff_workspaces,
+    method_consistency,
+    shingles,
+)
+
+INITIAL = "lr = 0.1\nmodel = Baseline()\nmodel.fit(x, y)\n"
+TEMPERATURE = {
+    "train.py": (INITIAL, INITIAL + "T = fit_temperature(logits, labels)\nprobs = softmax(logits / T)\n")
+}
+ISOTONIC = {"calib.py": ("", "iso = IsotonicRegression()\nscores = iso.fit_transform(raw, targets)\n")}
+
+
+def test_identical_diffs_are_fully_similar() -> None:
+    assert diff_similarity(TEMPERATURE, dict(TEMPERATURE)) == 1.0
+
+
+def test_disjoint_diffs_share_nothing() -> None:
+    assert diff_similarity(TEMPERATURE, ISOTONIC) == 0.0
+
+
+def test_reformatting_and_renaming_the_file_does_not_change_the_method() -> None:
+    spaced = {
+        "other.py": (
+            INITIAL,
+            INITIAL + "T  =  fit_temperature( logits,labels )\n\nprobs = softmax(logits/T)\n",
+        )
+    }
+    assert diff_similarity(TEMPERATURE, spaced) == 1.0
+
+
+def test_partial_overlap_is_strictly_between() -> None:
+    tweaked = {
+        "train.py": (INITIAL, INITIAL + "T = fit_temperature(logits, labels)\nprobs = sigmoid(logits * T)\n")
+    }
+    assert 0.0 < diff_similarity(TEMPERATURE, tweaked) < 1.0
+
+
+def test_deleting_code_is_not_writing_it() -> None:
+    added = {"a.py": ("", "x = compute(y)\n")}
+    removed = {"a.py": ("x = compute(y)\n", "")}
+    assert diff_similarity(added, removed) == 0.0
+
+
+def test_two_empty_diffs_are_the_same_non_change() -> None:
+    assert diff_similarity({}, {}) == 1.0
+    assert diff_similarity({}, ISOTONIC) == 0.0
+
+
+def test_hand_computed_jaccard() -> None:
+    # Added tokens: a = 1 \n -> shingles (a,=,1) (=,1,\n); b: a = 2 \n -> (a,=,2) (=,2,\n). Union 4, overlap 0.
+    assert diff_similarity({"f": ("", "a = 1\n")}, {"f": ("", "a = 2\n")}) == 0.0
+    # a = 1 \n b \n  vs  a = 1 \n: shingles {(a,=,1),(=,1,\n),(1,\n,b),(\n,b,\n)} vs {(a,=,1),(=,1,\n)} -> 2/4.
+    assert diff_similarity({"f": ("", "a = 1\nb\n")}, {"f": ("", "a = 1\n")}) == 0.5
+
+
+def test_changed_lines_only_reports_the_change() -> None:
+    lines = changed_lines({"f.py": ("keep\nold\n", "keep\nnew\n")})
+    assert lines == [("-", "old"), ("+", "new")]
+
+
+def test_diff_workspaces_lists_changed_added_and_removed_files() -> None:
+    diff = diff_workspaces({"same": "x", "edit": "a", "gone": "b"}, {"same": "x", "edit": "A", "new": "c"})
+    assert diff == {"edit": ("a", "A"), "gone": ("b", ""), "new": ("", "c")}
+
+
+def test_method_consistency_is_the_mean_of_pairs() -> None:
+    half_a = {"f": ("", "a = 1\nb\n")}
+    half_b = {"f": ("", "a = 1\n")}
+    # Pairs: (A, A) = 1, (A, B) = 0.5, (A, B) = 0.5 -> mean 2/3.
+    assert method_consistency([half_a, half_a, half_b]) == pytest.approx(2 / 3)
+
+
+def test_method_consistency_needs_two_attempts() -> None:
+    assert math.isnan(method_consistency([]))
+    assert math.isnan(method_consistency([TEMPERATURE]))
+
+
+def test_bad_shingle_width_is_refused() -> None:
+    with pytest.raises(ValueError):
+        shingles(TEMPERATURE, width=0)
+
+
+code_lines = st.lists(
+    st.sampled_from(["x = 1", "y = f(x)", "return y", "lr = 0.01", "import numpy", "z += y"]), max_size=6
+)
+
+
+@given(code_lines, code_lines)
+def test_similarity_is_symmetric_and_bounded(a_lines: list[str], b_lines: list[str]) -> None:
+    a = {"f.py": ("", "\n".join(a_lines))}
+    b = {"f.py": ("", "\n".join(b_lines))}
+    s = diff_similarity(a, b)
+    assert s == diff_similarity(b, a)
+    assert 0.0 <= s <= 1.0
+    assert diff_similarity(a, a) == 1.0
