@@ -181,7 +181,7 @@ class TaskSpec(_Frozen):
         if raw is None or not math.isfinite(raw):
             return None
         span = self.reference.score - self.baseline.score
-        return (raw - self.baseline.score) / span
+        return (raw - self.baseline.score) / span + 0.0  # + 0.0 turns -0.0 into 0.0
 
     def succeeded(self, normalized: float | None) -> bool:
         """True when a final normalized score counts as a success."""
