@@ -406,7 +406,8 @@ class LLMAgent(BaseAgent):
         try:
             response = self._client.chat.completions.create(**cast(Any, kwargs))
         except openai.APIStatusError as exc:
-            detail = " ".join(str(exc.message).split())[:200]
+            # openai prefixes "Error code: 500 - " to the server's message; the status is said already.
+            detail = re.sub(r"^Error code: \d+ - ", "", " ".join(str(exc.message).split()))[:200]
             raise AgentError(f"{where}: HTTP {exc.status_code} after retries: {detail}") from exc
         except openai.APITimeoutError as exc:
             raise AgentError(

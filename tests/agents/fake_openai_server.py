@@ -102,6 +102,7 @@ class _State:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the openai client expects
+    disable_nagle_algorithm = True  # headers and body go out separately; don't wait for delayed ACKs
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -215,7 +216,9 @@ class FakeOpenAIServer:
     def start(self) -> Self:
         """Listen on an ephemeral port and serve in a daemon thread."""
         self._server = _Server(self._state)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 
