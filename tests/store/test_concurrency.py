@@ -22,8 +22,14 @@ def _play_episode(store: TraceStore, run_id: str, index: int, workspace: Path) -
     record_steps(store, ep, STEPS)
     snapshot = store.snapshot_workspace(workspace)  # every writer snapshots the same content at once
     store.record_evaluation(
-        ep, step_index=STEPS - 1, kind="submit", raw_score=float(index), normalized_score=index / 10,
-        valid=True, grader_output="ok", snapshot=snapshot,
+        ep,
+        step_index=STEPS - 1,
+        kind="submit",
+        raw_score=float(index),
+        normalized_score=index / 10,
+        valid=True,
+        grader_output="ok",
+        snapshot=snapshot,
     )
     store.finish_episode(ep, status="submitted", final_raw=float(index), final_normalized=index / 10)
 
@@ -75,8 +81,12 @@ def test_eight_threads_lose_nothing(store: TraceStore, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("url_fixture", ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)])
-def test_eight_processes_lose_nothing(url_fixture: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "url_fixture", ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)]
+)
+def test_eight_processes_lose_nothing(
+    url_fixture: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     url = str(request.getfixturevalue(url_fixture))
     ws = _workspace(tmp_path)
     with open_store(url) as store:
@@ -84,7 +94,8 @@ def test_eight_processes_lose_nothing(url_fixture: str, request: pytest.FixtureR
         # fork: the children start from this already-imported interpreter, which keeps the test fast.
         ctx = multiprocessing.get_context("fork")
         procs = [
-            ctx.Process(target=_play_episode_in_child, args=(url, run_id, i, str(ws))) for i in range(PARALLEL)
+            ctx.Process(target=_play_episode_in_child, args=(url, run_id, i, str(ws)))
+            for i in range(PARALLEL)
         ]
         for p in procs:
             p.start()

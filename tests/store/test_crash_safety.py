@@ -32,8 +32,12 @@ def _read_until(stream: IO[str], prefix: str, deadline: float) -> list[str]:
     raise AssertionError(f"child never printed {prefix!r}; got {lines[-5:]}")
 
 
-@pytest.mark.parametrize("url_fixture", ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)])
-def test_kill_9_mid_episode_keeps_every_committed_step(url_fixture: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    "url_fixture", ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)]
+)
+def test_kill_9_mid_episode_keeps_every_committed_step(
+    url_fixture: str, request: pytest.FixtureRequest
+) -> None:
     url = str(request.getfixturevalue(url_fixture))
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.store.crash_writer", url],
@@ -87,7 +91,9 @@ def test_recycled_pid_is_not_mistaken_for_the_owner(store: TraceStore) -> None:
     ep = store.start_episode(run_id, index=0, seed=None)
     # Same pid and host as this (live) process, but a start time from long before: a different process.
     with store._engine.begin() as conn:
-        conn.execute(update(Episode).where(Episode.id == ep).values(owner_started=Episode.owner_started - 3600))
+        conn.execute(
+            update(Episode).where(Episode.id == ep).values(owner_started=Episode.owner_started - 3600)
+        )
     assert store.mark_interrupted() == 1
     assert store.get_episode(ep).status == "interrupted"
     assert store.get_run(run_id).status == "running"  # the run's owner (us) is alive
@@ -96,7 +102,9 @@ def test_recycled_pid_is_not_mistaken_for_the_owner(store: TraceStore) -> None:
 def test_owner_on_another_host_is_left_alone(store: TraceStore) -> None:
     ep = store.start_episode(new_run(store), index=0, seed=None)
     with store._engine.begin() as conn:
-        conn.execute(update(Episode).where(Episode.id == ep).values(owner_host="elsewhere", owner_pid=os.getpid() + 1))
+        conn.execute(
+            update(Episode).where(Episode.id == ep).values(owner_host="elsewhere", owner_pid=os.getpid() + 1)
+        )
     assert store.mark_interrupted() == 0
     assert store.get_episode(ep).status == "running"
 

@@ -30,12 +30,24 @@ def test_full_episode_round_trip(any_store_url: str, tmp_path: Path) -> None:
         store.record_step(ep, **{**step_kwargs(3), "action": '{"tool": "bash", "command": '})  # malformed
         snap = store.snapshot_workspace(_workspace(tmp_path / "ws", "a\n1\n"))
         store.record_evaluation(
-            ep, step_index=3, kind="validate", raw_score=0.4, normalized_score=0.2, valid=True,
-            grader_output="score=0.4", snapshot=snap,
+            ep,
+            step_index=3,
+            kind="validate",
+            raw_score=0.4,
+            normalized_score=0.2,
+            valid=True,
+            grader_output="score=0.4",
+            snapshot=snap,
         )
         store.record_evaluation(
-            ep, step_index=4, kind="submit", raw_score=0.3, normalized_score=0.1, valid=True,
-            grader_output="score=0.3", snapshot=snap,
+            ep,
+            step_index=4,
+            kind="submit",
+            raw_score=0.3,
+            normalized_score=0.1,
+            valid=True,
+            grader_output="score=0.3",
+            snapshot=snap,
         )
         store.finish_episode(
             ep, status="submitted", final_raw=0.3, final_normalized=0.1, usage={"cpu_s": 1.5}
@@ -64,7 +76,10 @@ def test_full_episode_round_trip(any_store_url: str, tmp_path: Path) -> None:
         assert steps[1].started_at.tzinfo is not None
 
         evals = store.list_evaluations(ep)
-        assert [(e.kind, e.raw_score, e.snapshot) for e in evals] == [("validate", 0.4, snap), ("submit", 0.3, snap)]
+        assert [(e.kind, e.raw_score, e.snapshot) for e in evals] == [
+            ("validate", 0.4, snap),
+            ("submit", 0.3, snap),
+        ]
         assert [e.id for e in store.list_episodes(run_id)] == [ep]
         assert store.pending_attempts(run_id) == [1]
         assert run_id in [r.id for r in store.list_runs()]
@@ -91,8 +106,14 @@ def test_scores_that_are_not_finite_are_stored_as_null(store: TraceStore) -> Non
     ep = store.start_episode(new_run(store), index=0, seed=None)
     store.record_step(ep, **{**step_kwargs(0), "observation": {"output": "", "score": float("nan")}})
     store.record_evaluation(
-        ep, step_index=0, kind="auto", raw_score=float("nan"), normalized_score=float("inf"), valid=False,
-        grader_output="bad submission", snapshot=None,
+        ep,
+        step_index=0,
+        kind="auto",
+        raw_score=float("nan"),
+        normalized_score=float("inf"),
+        valid=False,
+        grader_output="bad submission",
+        snapshot=None,
     )
     assert store.get_step(ep, 0).observation["score"] is None
     evaluation = store.list_evaluations(ep)[0]
@@ -111,7 +132,9 @@ def test_duplicate_step_index_is_refused(store: TraceStore) -> None:
 
 def test_finished_episode_takes_no_more_writes(store: TraceStore) -> None:
     ep = store.start_episode(new_run(store), index=0, seed=None)
-    store.finish_episode(ep, status="truncated", final_raw=None, final_normalized=None, failure_kind="timeout")
+    store.finish_episode(
+        ep, status="truncated", final_raw=None, final_normalized=None, failure_kind="timeout"
+    )
     with pytest.raises(StoreError, match="is truncated, not running"):
         store.record_step(ep, **step_kwargs(0))
     with pytest.raises(StoreError, match="not running"):
@@ -172,8 +195,14 @@ def test_export_is_json_lines_with_every_record(any_store_url: str) -> None:
         for n, ep in enumerate(episodes):
             record_steps(store, ep, 3 + n)
             store.record_evaluation(
-                ep, step_index=2, kind="submit", raw_score=1.0, normalized_score=0.5, valid=True,
-                grader_output="ok", snapshot=None,
+                ep,
+                step_index=2,
+                kind="submit",
+                raw_score=1.0,
+                normalized_score=0.5,
+                valid=True,
+                grader_output="ok",
+                snapshot=None,
             )
         lines = [json.dumps(record) for record in store.export_run(run_id)]
     finally:
