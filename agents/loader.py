@@ -8,12 +8,14 @@ fresh agent for every attempt.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import importlib
 import importlib.util
 import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +98,7 @@ def _tuner_factory(arg: str | None) -> AgentFactory:
         raise AgentError(
             f"tuner: trials must be a whole number >= 1, got '{arg}'", hint="use e.g. --agent tuner:8"
         )
-    return lambda: TunerAgent(trials)
+    return functools.partial(TunerAgent, trials)
 
 
 def _script_factory(arg: str) -> AgentFactory:
@@ -105,29 +107,29 @@ def _script_factory(arg: str) -> AgentFactory:
     path = Path(arg).expanduser()
     actions = load_script(path)  # fail now, with the line number, not at the first attempt
     # Every attempt plays what was checked, even if the file changes during the run.
-    return lambda: ScriptAgent(path, actions=actions)
+    return functools.partial(ScriptAgent, path.resolve(), actions=actions)
 
 
 def _llm_factory(model: str) -> AgentFactory:
     from agents.llm import LLMAgent
 
     LLMAgent(model).close()  # checks OPENAI_BASE_URL and the RGYM_LLM_* variables without a request
-    return lambda: LLMAgent(model)
+    return functools.partial(LLMAgent, model)
 
 
-def _import_target(target: str) -> Any:
+def _import_target(target: str, label: str) -> Any:
     """The module named by ``pkg.mod`` or by ``path/to/file.py``."""
     if target.endswith(".py") or "/" in target or "\\" in target:
         path = Path(target).expanduser().resolve()
         if not path.is_file():
-            raise AgentError(f"module:{target}: file not found")
+            raise AgentError(f"{label}: file not found: {path}")
         # A stable, unique module name: two user files called agent.py must not collide.
         module_name = f"rgym_user_agent_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
         if module_name in sys.modules:
             return sys.modules[module_name]
         module_spec = importlib.util.spec_from_file_location(module_name, path)
         if module_spec is None or module_spec.loader is None:
-            raise AgentError(f"module:{target}: cannot be imported as Python source")
+            raise AgentError(f"{label}: {path} cannot be imported as Python source")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
         try:
@@ -136,25 +138,33 @@ def _import_target(target: str) -> Any:
             del sys.modules[module_name]
             if not isinstance(exc, Exception):
                 raise
-            raise AgentError(f"module:{target}: import failed: {_one_line(exc)}") from exc
+            raise AgentError(f"{label}: import failed: {_one_line(exc)}") from exc
         return module
     try:
         return importlib.import_module(target)
     except Exception as exc:
         raise AgentError(
-            f"module:{target}: import failed: {_one_line(exc)}",
+            f"{label}: import failed: {_one_line(exc)}",
             hint="is the package installed or on PYTHONPATH?",
         ) from exc
 
 
-def _module_factory(arg: str) -> AgentFactory:
+def _split_module_arg(arg: str) -> tuple[str, str]:
     target, sep, class_name = arg.rpartition(":")
     if not sep or not target or not class_name.isidentifier():
         raise AgentError(
             f"module:{arg}: expected module:pkg.mod:Class or module:path/to/file.py:Class",
             hint="the class name comes after the last ':'",
         )
-    module = _import_target(target)
+    if target.endswith(".py") or "/" in target or "\\" in target:
+        # Absolute, so a worker process with another working directory finds the same file.
+        target = str(Path(target).expanduser().resolve())
+    return target, class_name
+
+
+def _resolve_class(target: str, class_name: str, label: str) -> type:
+    """The agent class ``class_name`` of module ``target``, checked to have an act() method."""
+    module = _import_target(target, label)
     cls = getattr(module, class_name, None)
     if cls is None:
         classes = sorted(
@@ -163,24 +173,41 @@ def _module_factory(arg: str) -> AgentFactory:
         hint = (
             f"agent classes there: {', '.join(classes)}" if classes else "define a class with an act() method"
         )
-        raise AgentError(f"module:{arg}: {target} has no class '{class_name}'", hint=hint)
+        raise AgentError(f"{label}: {target} has no class '{class_name}'", hint=hint)
     if not inspect.isclass(cls):
-        raise AgentError(f"module:{arg}: '{class_name}' is a {type(cls).__name__}, not a class")
+        raise AgentError(f"{label}: '{class_name}' is a {type(cls).__name__}, not a class")
     if not callable(getattr(cls, "act", None)):
         raise AgentError(
-            f"module:{arg}: class '{class_name}' has no act() method",
+            f"{label}: class '{class_name}' has no act() method",
             hint="subclass agents.BaseAgent and write act(observation) -> action",
         )
-    label = f"module:{arg}"
+    return cls
 
-    def build() -> Agent:
+
+@dataclass(frozen=True)
+class UserAgentFactory:
+    """Builds a user's agent class. Holds only names, so it pickles into worker processes (ray, spawn)."""
+
+    target: str
+    """A dotted module name, or the absolute path of a .py file."""
+    class_name: str
+    label: str
+    """The --agent value, for messages and as the agent's default name."""
+
+    def __call__(self) -> Agent:
+        cls = _resolve_class(self.target, self.class_name, self.label)
         try:
             instance = cls()
         except Exception as exc:
-            raise AgentError(f"{label}: {class_name}() failed: {_one_line(exc)}") from exc
-        return ensure_agent(instance, label)
+            raise AgentError(f"{self.label}: {self.class_name}() failed: {_one_line(exc)}") from exc
+        return ensure_agent(instance, self.label)
 
-    return build
+
+def _module_factory(arg: str) -> AgentFactory:
+    target, class_name = _split_module_arg(arg)
+    label = f"module:{arg}"
+    _resolve_class(target, class_name, label)  # import now: a broken module fails the run, not each attempt
+    return UserAgentFactory(target, class_name, label)
 
 
 class _AdaptedAgent(BaseAgent):

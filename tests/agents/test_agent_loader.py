@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,21 @@ def test_builtin_agents_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     llm = load_agent("llm:gpt-4o-mini")
     assert isinstance(llm, LLMAgent) and llm.name == "llm:gpt-4o-mini"
     llm.close()
+
+
+@pytest.mark.parametrize("kind", ["noop", "baseline", "tuner", "tuner:3", "script", "llm", "module"])
+def test_factories_pickle_for_worker_processes(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "s.jsonl"
+    script.write_text('{"tool": "validate"}\n')
+    path = user_file(tmp_path, "class Mine:\n    def act(self, o):\n        return {'tool': 'submit'}\n")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    spec = {"script": f"script:{script}", "llm": "llm:m", "module": f"module:{path}:Mine"}.get(kind, kind)
+    factory = pickle.loads(pickle.dumps(agent_factory(spec)))
+    agent = factory()
+    assert isinstance(agent, Agent)
+    agent.close()
 
 
 def test_the_factory_builds_a_fresh_agent_per_attempt() -> None:
@@ -71,7 +87,10 @@ def test_the_script_is_checked_once_up_front(tmp_path: Path) -> None:
             "module:no_such_pkg_rgym.agent:Agent",
             r"import failed: ModuleNotFoundError: No module named 'no_such_pkg_rgym'",
         ),
-        ("module:missing/file.py:Agent", r"module:missing/file.py: file not found"),
+        (
+            "module:missing/file.py:Agent",
+            r"module:missing/file.py:Agent: file not found: /.*/missing/file.py$",
+        ),
     ],
 )
 def test_bad_specs(spec: str, expected: str) -> None:
