@@ -105,7 +105,7 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
         agent: the agent's name, recorded with a run this environment creates.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 0}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 1}
 
     def __init__(
         self,
