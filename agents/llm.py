@@ -308,7 +308,11 @@ class LLMAgent(BaseAgent):
         self.total_usage: dict[str, Any] = self._zero_usage()
 
     def _zero_usage(self) -> dict[str, Any]:
-        return {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0 if self.price else None}
+        return {
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0 if self.price is not None else None,
+        }
 
     def reset(self, task: TaskInfo, *, seed: int | None) -> None:
         """Forget the previous conversation."""
@@ -408,7 +412,8 @@ class LLMAgent(BaseAgent):
         except openai.APIStatusError as exc:
             # openai prefixes "Error code: 500 - " to the server's message; the status is said already.
             detail = re.sub(r"^Error code: \d+ - ", "", " ".join(str(exc.message).split()))[:200]
-            raise AgentError(f"{where}: HTTP {exc.status_code} after retries: {detail}") from exc
+            retried = " after retries" if exc.status_code >= 500 or exc.status_code in (408, 409, 429) else ""
+            raise AgentError(f"{where}: HTTP {exc.status_code}{retried}: {detail}") from exc
         except openai.APITimeoutError as exc:
             raise AgentError(
                 f"{where}: no reply within {self.timeout_s:g}s (after retries)", hint=f"raise {TIMEOUT_ENV}"

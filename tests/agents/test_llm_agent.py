@@ -236,6 +236,15 @@ def test_server_errors_after_retries_raise_agent_error(fake_openai: FakeOpenAISe
     agent.close()
 
 
+def test_a_refused_key_is_one_clear_line(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.add(http_error(401, "Incorrect API key provided"))
+    agent = started()
+    with pytest.raises(AgentError, match=r"HTTP 401: Incorrect API key provided$"):
+        agent.act(obs(task="readme"))
+    assert len(fake_openai.requests) == 1  # a 401 is not retried
+    agent.close()
+
+
 def test_an_unreachable_endpoint_raises_agent_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeOpenAIServer() as server:
         url = server.base_url  # a port that was free a moment ago and is closed now
