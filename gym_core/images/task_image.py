@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import docker
@@ -31,10 +32,13 @@ LABEL_BASE_ID = "rgym.base_id"
 BASE_BUILD_ARG = "RGYM_BASE"
 
 #: Installs the wheels in a throwaway stage and copies only /opt/venv, so the image carries no wheel files
-#: (the classic builder has no RUN --mount to keep them out of a layer).
+#: (the classic builder has no RUN --mount to keep them out of a layer). The stage is labelled with a
+#: per-build id so exactly its leftover image can be pruned afterwards.
 _DEPS_DOCKERFILE = """\
 ARG RGYM_BASE
 FROM ${RGYM_BASE} AS deps
+ARG RGYM_BUILD
+LABEL rgym.build=${RGYM_BUILD}
 COPY requirements/ /tmp/rgym/requirements/
 COPY wheels/ /tmp/rgym/wheels/
 RUN pip install --no-index --no-cache-dir --disable-pip-version-check \\
@@ -121,16 +125,21 @@ def _build(client: docker.DockerClient, task: Task, base: ImageResult, report: P
         # Dockerfile's base and keeps a side tag only until the final image exists.
         deps_tag = f"{tag}-deps" if user_dockerfile.is_file() else tag
         report(f"building {deps_tag}")
-        image_id = stream_build(
-            client,
-            tag=deps_tag,
-            progress=report,
-            path=str(context),
-            buildargs={BASE_BUILD_ARG: base.tag},
-            labels=labels,
-            network_mode="none",
-            pull=False,
-        )
+        build_id = uuid.uuid4().hex
+        try:
+            image_id = stream_build(
+                client,
+                tag=deps_tag,
+                progress=report,
+                path=str(context),
+                buildargs={BASE_BUILD_ARG: base.tag, "RGYM_BUILD": build_id},
+                labels=labels,
+                network_mode="none",
+                pull=False,
+            )
+        finally:
+            with contextlib.suppress(DockerException):
+                client.images.prune(filters={"dangling": True, "label": f"rgym.build={build_id}"})
     if not user_dockerfile.is_file():
         return image_id
     report(f"building {tag} from {display_path(user_dockerfile)}")
@@ -147,9 +156,10 @@ def _build(client: docker.DockerClient, task: Task, base: ImageResult, report: P
             pull=False,
         )
     finally:
-        # A leftover side tag is harmless (the next build replaces it), so a failed removal is ignored.
+        # Untags only when the final image was built on it, deletes it when that build failed. A leftover
+        # side tag is harmless (the next build replaces it), so a failed removal is ignored.
         with contextlib.suppress(DockerException):
-            client.images.remove(deps_tag, noprune=True)
+            client.images.remove(deps_tag)
     return image_id
 
 
