@@ -156,3 +156,9 @@ class VerificationError(RgymError):
     """Raised when `rgym tasks verify` finds a check that fails."""
 
     exit_code = EXIT_CHECK_FAILED
+
+
+class SandboxIsADirectoryError(SandboxError, IsADirectoryError):
+    """Raised when a file operation inside a sandbox names a directory."""
+
+    exit_code = EXIT_BAD_INPUT

@@ -1,0 +1,39 @@
+"""Sandboxes: where agents' and graders' commands run (SPEC.md section 2).
+
+Public API::
+
+    from gym_core.sandbox import SandboxConfig, create_sandbox, default_backend
+    with create_sandbox(default_backend(), SandboxConfig(workspace_src=task.workspace_dir)) as sb:
+        print(sb.exec("ls").stdout)
+"""
+
+from __future__ import annotations
+
+from gym_core.sandbox.base import (
+    WORKSPACE,
+    CopyReport,
+    ExecResult,
+    Limits,
+    Mount,
+    NetworkMode,
+    Sandbox,
+    SandboxConfig,
+    Usage,
+)
+from gym_core.sandbox.registry import available_backends, create_sandbox, default_backend, sandbox
+
+__all__ = [
+    "WORKSPACE",
+    "CopyReport",
+    "ExecResult",
+    "Limits",
+    "Mount",
+    "NetworkMode",
+    "Sandbox",
+    "SandboxConfig",
+    "Usage",
+    "available_backends",
+    "create_sandbox",
+    "default_backend",
+    "sandbox",
+]

@@ -1,0 +1,276 @@
+"""What every process-running backend shares: the shell session, file access and safe copy-out.
+
+A backend only has to run one argv inside its sandbox with a deadline and capped output
+(:meth:`CommandSandbox._run_raw`); everything the contract builds on top (the persistent shell, reading
+and writing files as the agent user, tar-based copy-out) is done here once, so both backends behave alike.
+"""
+
+from __future__ import annotations
+
+import abc
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from gym_core.errors import (
+    OutputLimitExceededError,
+    SandboxError,
+    SandboxFileNotFoundError,
+    SandboxIsADirectoryError,
+    SandboxPathError,
+)
+from gym_core.sandbox import shell_session as sh
+from gym_core.sandbox.base import CopyReport, ExecResult, Sandbox
+from gym_core.sandbox.output import decode_output
+from gym_core.sandbox.safe_paths import copy_report, extract_tar_safely, workspace_relpath
+
+#: Linux refuses a single argv element longer than this (MAX_ARG_STRLEN).
+MAX_COMMAND_BYTES = 128 * 1024 - 1
+#: Deadline of the internal helper commands (file reads, writes, copies) when the caller sets none.
+HELPER_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """One argv's outcome, with output still as bytes."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr: bytes
+    duration_s: float
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    timed_out: bool = False
+    oom_killed: bool = False
+    cpu_s: float | None = None
+    peak_memory_mb: float | None = None
+
+    def to_exec_result(self) -> ExecResult:
+        """Decode to the public result type."""
+        return ExecResult(
+            exit_code=self.exit_code,
+            stdout=decode_output(self.stdout),
+            stderr=decode_output(self.stderr),
+            duration_s=self.duration_s,
+            stdout_truncated=self.stdout_truncated,
+            stderr_truncated=self.stderr_truncated,
+            timed_out=self.timed_out,
+            oom_killed=self.oom_killed,
+            cpu_s=self.cpu_s,
+            peak_memory_mb=self.peak_memory_mb,
+        )
+
+
+class CommandSandbox(Sandbox, abc.ABC):
+    """A sandbox whose every operation is a command run inside it as the agent user."""
+
+    #: The agent's user inside the sandbox (a backend may map it).
+    agent_user: str = "1000:1000"
+
+    @property
+    @abc.abstractmethod
+    def workspace_root(self) -> str:
+        """The workspace folder as commands inside the sandbox see it (normally /workspace)."""
+
+    @property
+    def state_file(self) -> str:
+        """Where the shell session keeps its state, as commands see it."""
+        return sh.STATE_FILE
+
+    @abc.abstractmethod
+    def _run_raw(
+        self,
+        argv: list[str],
+        *,
+        stdin: bytes | None,
+        user: str | None,
+        cwd: str,
+        env: dict[str, str],
+        timeout_s: float | None,
+        cap: int,
+    ) -> RawResult:
+        """Run ``argv`` inside the sandbox; on timeout kill its whole process tree and set ``timed_out``.
+
+        Keeps at most ``cap`` bytes of each stream while draining the rest.
+        """
+
+    # --- commands ----------------------------------------------------------------------------------
+
+    def _require_alive(self) -> None:
+        if not self.alive:
+            raise SandboxError(f"the {self.name} sandbox is not running", hint="start() it first")
+
+    def exec(
+        self,
+        command: str,
+        *,
+        timeout_s: float | None = None,
+        env: dict[str, str] | None = None,
+        stdin: str | bytes | None = None,
+    ) -> ExecResult:
+        """Run ``command`` in the persistent shell session (see :mod:`shell_session`)."""
+        self._require_alive()
+        if len(command.encode("utf-8", errors="surrogateescape")) > MAX_COMMAND_BYTES:
+            raise SandboxError(
+                f"command is longer than {MAX_COMMAND_BYTES} bytes",
+                hint="write the script to a file with write_file and run the file",
+            )
+        argv = ["bash", "-c", sh.SESSION_SCRIPT, "rgym-shell", command, self.state_file, self.workspace_root]
+        raw = self._run_raw(
+            argv,
+            stdin=_as_bytes(stdin),
+            user=None,
+            cwd=self.workspace_root,
+            env={**self.config.env, **(env or {})},
+            timeout_s=timeout_s,
+            cap=self.config.output_cap_bytes,
+        )
+        return raw.to_exec_result()
+
+    def exec_argv(
+        self,
+        argv: list[str],
+        *,
+        timeout_s: float | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        stdin: str | bytes | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        """Run one program directly, outside the shell session."""
+        return self.exec_argv_raw(
+            argv, timeout_s=timeout_s, cwd=cwd, env=env, stdin=stdin, user=user
+        ).to_exec_result()
+
+    def exec_argv_raw(
+        self,
+        argv: list[str],
+        *,
+        timeout_s: float | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        stdin: str | bytes | None = None,
+        user: str | None = None,
+        cap: int | None = None,
+    ) -> RawResult:
+        """Like :meth:`exec_argv`, but output stays bytes and the cap can be raised (file transfers)."""
+        self._require_alive()
+        if not argv:
+            raise SandboxError("empty command", hint="give at least the program to run")
+        return self._run_raw(
+            list(argv),
+            stdin=_as_bytes(stdin),
+            user=user,
+            cwd=self._resolve_cwd(cwd),
+            env={**self.config.env, **(env or {})},
+            timeout_s=timeout_s,
+            cap=self.config.output_cap_bytes if cap is None else cap,
+        )
+
+    def _resolve_cwd(self, cwd: str | None) -> str:
+        if cwd is None:
+            return self.workspace_root
+        return posixpath.normpath(posixpath.join(self.workspace_root, cwd))
+
+    # --- files -------------------------------------------------------------------------------------
+
+    def _workspace_path(self, path: str) -> str:
+        return posixpath.join(self.workspace_root, workspace_relpath(path))
+
+    def read_file(self, path: str, *, max_bytes: int = 16 * 1024 * 1024) -> bytes:
+        """Read a file under /workspace as the agent user; symlinks out of /workspace are refused."""
+        target = self._workspace_path(path)
+        return self.read_any(target, max_bytes=max_bytes, root=self.workspace_root, shown=path)
+
+    def read_any(self, target: str, *, max_bytes: int, root: str = "/", shown: str | None = None) -> bytes:
+        """Read any file the agent user may read; ``root`` confines it ("/" for no confinement)."""
+        shown = shown or target
+        raw = self.exec_argv_raw(
+            ["bash", "-c", sh.READ_SCRIPT, "rgym-read", target, str(max_bytes), root],
+            timeout_s=HELPER_TIMEOUT_S,
+            cap=max_bytes + 1,
+        )
+        _raise_for_file_rc(raw, shown, max_bytes=max_bytes)
+        return raw.stdout
+
+    def write_file(self, path: str, data: str | bytes) -> None:
+        """Write a file under /workspace as the agent user, creating parent folders."""
+        target = self._workspace_path(path)
+        if target == self.workspace_root:
+            raise SandboxPathError(f"{path}: is the workspace folder itself", hint="name a file")
+        self.write_any(target, data, root=self.workspace_root, shown=path)
+
+    def write_any(self, target: str, data: str | bytes, *, root: str = "/", shown: str | None = None) -> None:
+        """Write any file the agent user may write; ``root`` confines it ("/" for no confinement)."""
+        raw = self.exec_argv_raw(
+            ["bash", "-c", sh.WRITE_SCRIPT, "rgym-write", target, root],
+            stdin=_as_bytes(data) or b"",
+            timeout_s=HELPER_TIMEOUT_S,
+        )
+        _raise_for_file_rc(raw, shown or target, max_bytes=0)
+
+    def copy_out(
+        self, paths: list[str] | None, dest: Path, *, max_bytes: int = 256 * 1024 * 1024
+    ) -> CopyReport:
+        """Copy files out of /workspace as a tar stream, unpacked on the host with a strict filter."""
+        pre_refused: list[tuple[str, str]] = []
+        wanted: list[str] = []
+        if paths is None:
+            wanted = ["."]
+        else:
+            for p in paths:
+                if posixpath.isabs(p):
+                    pre_refused.append((p, "absolute paths are not allowed; give it relative to /workspace"))
+                    continue
+                try:
+                    rel = workspace_relpath(p)
+                except SandboxPathError:
+                    pre_refused.append((p, "leaves /workspace"))
+                    continue
+                if rel == ".":
+                    pre_refused.append((p, "is the workspace itself"))
+                    continue
+                wanted.append(rel)
+        if not wanted:
+            return copy_report(paths, [], [], 0, pre_refused)
+        # tar headers and padding add a little per file; the slack lets us tell "too big" from "cut"
+        cap = max_bytes + max_bytes // 8 + 1024 * 1024
+        raw = self.exec_argv_raw(
+            ["bash", "-c", sh.TAR_SCRIPT, "rgym-tar", self.workspace_root, *wanted],
+            timeout_s=HELPER_TIMEOUT_S,
+            cap=cap,
+        )
+        if raw.timed_out:
+            raise SandboxError("copying files out of the sandbox timed out")
+        copied, refused, total = extract_tar_safely(
+            raw.stdout, dest, max_bytes=max_bytes, truncated=raw.stdout_truncated
+        )
+        return copy_report(paths, copied, refused, total, pre_refused)
+
+
+def _as_bytes(data: str | bytes | None) -> bytes | None:
+    if data is None:
+        return None
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def _raise_for_file_rc(raw: RawResult, shown: str, *, max_bytes: int) -> None:
+    """Turn a file script's exit code into the contract's error (or return on success)."""
+    if raw.timed_out:
+        raise SandboxError(f"{shown}: file transfer timed out")
+    rc = raw.exit_code
+    if rc == 0:
+        return
+    detail = decode_output(raw.stderr).strip().splitlines()
+    last = detail[-1] if detail else ""
+    if rc == sh.RC_NOT_FOUND:
+        raise SandboxFileNotFoundError(f"No such file or directory: {shown}")
+    if rc == sh.RC_ESCAPES:
+        raise SandboxPathError(f"{shown}: resolves outside the workspace (symlink?)")
+    if rc == sh.RC_IS_DIR:
+        raise SandboxIsADirectoryError(f"Is a directory: {shown}", hint="name a file, not a directory")
+    if rc == sh.RC_PERMISSION:
+        raise SandboxPathError(f"Permission denied: {shown}")
+    if rc == sh.RC_TOO_BIG:
+        raise OutputLimitExceededError(f"{shown}: file is {last} bytes, more than the limit of {max_bytes}")
+    raise SandboxError(f"{shown}: file transfer failed (exit {rc}): {last}")
