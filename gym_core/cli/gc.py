@@ -1,8 +1,40 @@
-"""CLI: placeholder, filled in by its issue."""
+"""CLI: ``rgym gc`` removes what crashed runs left behind (containers, mounts, cgroups, scratch)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
 
 def register(app: typer.Typer) -> None:
     """Mount this module's commands on the root app."""
+    app.command(name="gc")(gc)
+
+
+def gc(
+    all_: Annotated[
+        bool, typer.Option("--all", help="Remove every rgym sandbox, including those of runs still alive.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
+) -> None:
+    """Remove leftover containers/processes of dead runs."""
+    from gym_core.sandbox.cleanup import collect_garbage
+
+    report = collect_garbage(everything=all_, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for kind, items in (
+        ("container", report.containers),
+        ("mount", report.mounts),
+        ("cgroup", report.cgroups),
+        ("scratch folder", report.scratch_dirs),
+    ):
+        for item in items:
+            typer.echo(f"{verb} {kind} {item}")
+    for problem in report.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    typer.echo(
+        f"{verb} {report.removed} item(s); kept {report.kept_live} belonging to live runs"
+        if report.removed or report.kept_live
+        else "nothing to clean"
+    )

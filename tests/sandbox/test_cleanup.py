@@ -1,0 +1,93 @@
+"""`rgym gc` after a runner is killed with SIGKILL leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gym_core.sandbox.base import LABEL_RUN
+from gym_core.sandbox.cgroups import CgroupV1
+from gym_core.sandbox.cleanup import collect_garbage
+from gym_core.sandbox.disk import is_mounted
+from gym_core.sandbox.leases import Lease
+from gym_core.settings import get_settings
+from tests.sandbox.conftest import SandboxFactory, docker_containers_labelled
+
+_RUNNER = """
+import sys, time
+from gym_core.sandbox import Limits, SandboxConfig, create_sandbox
+sb = create_sandbox(sys.argv[1], SandboxConfig(limits=Limits(memory_mb=128, pids=32, disk_mb=16),
+                                               labels={"rgym.run": sys.argv[2]}))
+sb.start()
+print("ready", flush=True)
+sb.exec("sleep 600", timeout_s=600)
+"""
+
+
+def _start_and_kill_runner(backend: str, run_id: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RUNNER, backend, run_id],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def _leases() -> list[Lease]:
+    root = get_settings().sandbox_dir
+    found = [Lease.load(p) for p in root.iterdir()] if root.is_dir() else []
+    return [lease for lease in found if lease is not None]
+
+
+@pytest.mark.docker
+def test_gc_after_kill_9_leaves_zero_labelled_containers(docker_client: object) -> None:
+    run_id = f"test-gc-{uuid.uuid4().hex[:10]}"
+    _start_and_kill_runner("docker", run_id)
+    assert len(docker_containers_labelled(run_id)) == 1
+    report = collect_garbage(only_labels={LABEL_RUN: run_id})
+    assert len(report.containers) == 1
+    assert docker_containers_labelled(run_id) == []
+    collect_garbage()  # the lease, its loop mount and scratch folder
+    assert _leases() == []
+
+
+def test_gc_after_kill_9_frees_local_mounts_cgroups_and_scratch() -> None:
+    _start_and_kill_runner("local", f"test-gc-{uuid.uuid4().hex[:10]}")
+    (lease,) = _leases()
+    mounts = [Path(m) for m in lease.mounts]
+    report = collect_garbage()
+    assert report.problems == []
+    assert report.scratch_dirs == [str(get_settings().sandbox_dir / f"local-{lease.sandbox_id}")]
+    assert _leases() == []
+    assert not any(is_mounted(m) for m in mounts)
+    if lease.cgroup:
+        assert not CgroupV1(lease.cgroup).path("memory").exists()
+
+
+def test_gc_keeps_sandboxes_of_live_owners(make_sandbox: SandboxFactory, backend: str) -> None:
+    sb = make_sandbox()
+    run_id = sb.config.labels[LABEL_RUN]
+    report = collect_garbage(only_labels={LABEL_RUN: run_id}) if backend == "docker" else collect_garbage()
+    assert report.kept_live == 1 and report.removed == 0
+    assert sb.exec("echo still here", timeout_s=20).stdout == "still here\n"
+
+
+def test_gc_cli_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from gym_core.cli.main import main
+
+    start = time.monotonic()
+    assert main(["gc", "--dry-run"]) == 0
+    assert time.monotonic() - start < 60
+    assert capsys.readouterr().out.strip()
