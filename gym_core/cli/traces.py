@@ -5,10 +5,9 @@ Ids may be given as any unique prefix (``rgym replay 01J9``).
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -234,7 +233,9 @@ def replay(
     with open_store(store) as trace_store:
         resolved = trace_store.resolve_episode_id(episode_id)
         if execute:
-            _execute_replay()(trace_store, resolved)
+            from gym_core.replay import execute_replay
+
+            execute_replay(trace_store, resolved, console=console)
             return
         episode = trace_store.get_episode(resolved)
         evaluations = trace_store.list_evaluations(resolved)
@@ -254,23 +255,6 @@ def replay(
         console.print(_step_panel(s, by_step.get(s.index, []), outputs[s.index], max_lines))
     if not shown:
         console.print("no steps recorded", style="dim")
-
-
-def _execute_replay() -> Callable[[TraceStore, str], object]:
-    """The ``--execute`` implementation, which lives in ``gym_core.replay`` once it exists."""
-    try:
-        module = importlib.import_module("gym_core.replay")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("gym_core.replay",):
-            raise
-        module = None
-    execute = getattr(module, "execute_replay", None)
-    if not callable(execute):
-        raise ConfigError(
-            "rgym replay --execute is not available in this version of rgym",
-            hint="leave out --execute to view the recorded trace",
-        )
-    return execute  # type: ignore[no-any-return]
 
 
 def export(
