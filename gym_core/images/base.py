@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from enum import StrEnum
 
 import docker
@@ -94,15 +93,21 @@ def bootstrap_method() -> BootstrapMethod:
 def registry_reachable(client: docker.DockerClient, timeout_s: float = REGISTRY_PROBE_TIMEOUT_S) -> bool:
     """True when the engine can read PYTHON_IMAGE's manifest from its registry within ``timeout_s``."""
     # The engine's own resolver and proxy decide reachability, so ask the engine, not a socket of ours.
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        future = pool.submit(client.api.inspect_distribution, PYTHON_IMAGE)
-        future.result(timeout=timeout_s)
-    except (FutureTimeout, DockerException):
-        return False
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    return True
+    # A daemon thread bounds the wait even when the engine hangs, and never delays interpreter exit.
+    answers: list[bool] = []
+
+    def probe() -> None:
+        try:
+            client.api.inspect_distribution(PYTHON_IMAGE)
+        except Exception:  # any failure (API error, timeout, refused) means "not reachable"
+            answers.append(False)
+        else:
+            answers.append(True)
+
+    thread = threading.Thread(target=probe, name="rgym-registry-probe", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return bool(answers) and answers[0]
 
 
 def _image_id(client: docker.DockerClient, tag: str) -> str | None:
