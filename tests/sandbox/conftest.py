@@ -82,5 +82,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that runs on the docker backend with ``docker``."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("backend") == "docker":
+        if callspec is None:
+            continue
+        if (
+            callspec.params.get("backend") == "docker"
+            or callspec.params.get("inspect_provider") == "rgym-docker"
+        ):
             item.add_marker(pytest.mark.docker)
