@@ -38,13 +38,13 @@ class RgymSandboxConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    image: str = Field("rgym/base:py3.11", description="Docker image (ignored by rgym-local).")
-    workspace: Path | None = Field(None, description="Host folder copied into /workspace at start.")
-    cpus: float = Field(1.0, description="CPU cores.")
-    memory_mb: int = Field(2048, description="Memory limit in MiB.")
-    pids: int = Field(256, description="Process limit.")
-    disk_mb: int = Field(2048, description="Size of /workspace in MiB.")
-    network: Literal["none", "egress"] = Field("none", description="Network access.")
+    image: str = Field(default="rgym/base:py3.11", description="Docker image (ignored by rgym-local).")
+    workspace: Path | None = Field(default=None, description="Host folder copied into /workspace at start.")
+    cpus: float = Field(default=1.0, description="CPU cores.")
+    memory_mb: int = Field(default=2048, description="Memory limit in MiB.")
+    pids: int = Field(default=256, description="Process limit.")
+    disk_mb: int = Field(default=2048, description="Size of /workspace in MiB.")
+    network: Literal["none", "egress"] = Field(default="none", description="Network access.")
 
     def sandbox_config(self) -> SandboxConfig:
         """The rgym SandboxConfig this describes."""
