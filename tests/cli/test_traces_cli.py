@@ -91,27 +91,16 @@ def test_replay_one_step_shows_its_full_output(
     assert "$ echo 0" not in out
 
 
-def test_replay_execute_calls_the_replay_hook(
+def test_replay_execute_hands_the_resolved_episode_to_the_replayer(
     filled: tuple[TraceStore, str, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, _, episodes = filled
     calls: list[str] = []
     fake = types.ModuleType("gym_core.replay")
-    fake.execute_replay = lambda store, episode_id: calls.append(episode_id)  # type: ignore[attr-defined]
+    fake.execute_replay = lambda store, episode_id, **_kw: calls.append(episode_id)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "gym_core.replay", fake)
     assert main(["replay", episodes[0][:22], "--execute"]) == 0
     assert calls == [episodes[0]]
-
-
-def test_replay_execute_without_the_hook_is_a_clear_error(
-    filled: tuple[TraceStore, str, list[str]],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    _, _, episodes = filled
-    monkeypatch.setitem(sys.modules, "gym_core.replay", types.ModuleType("gym_core.replay"))
-    assert main(["replay", episodes[0], "--execute"]) == 2
-    assert "--execute is not available" in capsys.readouterr().err
 
 
 def test_export_writes_valid_json_lines_with_every_step(
