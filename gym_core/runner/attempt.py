@@ -18,8 +18,14 @@ from agents.base import Agent, TaskInfo
 from gym_core.env.research_env import ResearchEnv
 from gym_core.errors import AgentError, RgymError
 
-#: Extra seconds an agent's act() may take past the wall budget before it is declared hung.
+#: Most extra seconds an agent's act() may take past the wall budget before it is declared hung; short
+#: budgets get a quarter of the budget instead (at least 2 s).
 ACT_GRACE_S = 30.0
+
+
+def act_grace_s(wall_budget_s: float) -> float:
+    """How long past the wall budget an act() may run before the attempt is declared hung."""
+    return min(ACT_GRACE_S, max(2.0, 0.25 * wall_budget_s))
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ def run_attempt(
         while True:
             if stop is not None and stop.is_set():
                 raise KeyboardInterrupt
-            deadline = float(obs["time_left_s"]) + ACT_GRACE_S
+            deadline = float(obs["time_left_s"]) + act_grace_s(env.budget.wall_time_s)
             action = call_with_deadline(lambda o=obs: agent.act(o), deadline, "agent.act()")
             try:
                 usage = agent.step_usage() or {}

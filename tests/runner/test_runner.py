@@ -1,0 +1,228 @@
+"""Runs of k attempts on real sandboxes: parallel attempts, broken agents, interrupt and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from gym_core.errors import AgentError, ConfigError
+from gym_core.reporting import load_run_data
+from gym_core.runner.attempt import AgentHung, call_with_deadline
+from gym_core.runner.runner import RunConfig, Runner, parse_assignments
+from gym_core.scoring.metrics import compute_metrics
+from gym_core.settings import get_settings
+from gym_core.store import TraceStore, open_store
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tasks"
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TraceStore]:
+    monkeypatch.setenv("RGYM_TASKS_PATH", str(FIXTURES))
+    get_settings.cache_clear()
+    s = open_store(f"sqlite:///{tmp_path / 'traces.db'}")
+    yield s
+    s.close()
+
+
+def _runner(store: TraceStore) -> Runner:
+    return Runner(store, console=Console(file=open(os.devnull, "w")), show_progress=False)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_tuner_run_in_parallel_records_every_attempt(docker_client: Any, store: TraceStore) -> None:
+    runner = _runner(store)
+    run_id = runner.start(
+        RunConfig(task="tiny-mean", agent="tuner", runs=3, parallel=2, seed=7, backend="docker")
+    )
+    results = runner.execute(run_id)
+    assert sorted(r.index for r in results) == [0, 1, 2]
+    assert all(r.status == "submitted" for r in results)
+    run = store.get_run(run_id)
+    assert run.status == "completed" and run.seed == 7
+    episodes = store.list_episodes(run_id)
+    assert sorted(e.seed for e in episodes) == [7, 8, 9]
+    for episode in episodes:
+        steps = store.list_steps(episode.id)
+        assert [s.index for s in steps] == list(range(episode.n_steps))
+    data = load_run_data(store, run_id)
+    metrics = compute_metrics(data)
+    finals = sorted(a.final_normalized for a in data.attempts if a.final_normalized is not None)
+    assert metrics.n == 3 and metrics.best_of_k == pytest.approx(max(finals))
+    assert metrics.c == sum(1 for f in finals if f >= 0.5)
+
+
+BROKEN = textwrap.dedent(
+    """
+    import time
+    from agents.base import BaseAgent
+
+    class Raises(BaseAgent):
+        name = "raises"
+        def act(self, observation):
+            raise RuntimeError("the agent's own bug")
+
+    class Hangs(BaseAgent):
+        name = "hangs"
+        def act(self, observation):
+            time.sleep(3600)
+
+    class Garbage(BaseAgent):
+        name = "garbage"
+        def act(self, observation):
+            return object()
+    """
+)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("cls", "status", "needle"),
+    [
+        ("Raises", "crashed", "the agent's own bug"),
+        ("Hangs", "crashed", "did not return"),
+        ("Garbage", "truncated", None),
+    ],
+)
+def test_broken_agent_ends_only_its_attempt(
+    docker_client: Any, store: TraceStore, tmp_path: Path, cls: str, status: str, needle: str | None
+) -> None:
+    module = tmp_path / "broken_agents.py"
+    module.write_text(BROKEN)
+    runner = _runner(store)
+    budget = {"wall_time_s": 3, "step_limit": 3} if cls != "Raises" else {}
+    run_id = runner.start(
+        RunConfig(
+            task="tiny-mean", agent=f"module:{module}:{cls}", runs=1, seed=0, backend="docker", budget=budget
+        )
+    )
+    started = time.monotonic()
+    results = runner.execute(run_id)
+    assert time.monotonic() - started < 90
+    assert results[0].status == status
+    episode = store.list_episodes(run_id)[0]
+    assert episode.status == status
+    if needle is not None:
+        assert episode.failure_kind == "crashed"
+        assert episode.error is not None and needle in episode.error
+        assert "Traceback" in episode.error or "did not return" in episode.error
+    else:
+        assert all(s.flags.get("error") == "malformed_action" for s in store.list_steps(episode.id))
+    assert store.get_run(run_id).status == "completed"
+    labelled = docker_client.containers.list(all=True, filters={"label": f"rgym.run={run_id}"})
+    assert labelled == []
+
+
+def test_bad_run_configs_are_clear_errors(store: TraceStore) -> None:
+    runner = _runner(store)
+    with pytest.raises(ConfigError, match="--runs must be at least 1"):
+        runner.start(RunConfig(task="tiny-mean", agent="noop", runs=0))
+    with pytest.raises(ConfigError, match="ray executor"):
+        runner.start(RunConfig(task="tiny-mean", agent="noop", executor="ray"))
+    with pytest.raises(AgentError, match="unknown agent"):
+        runner.start(RunConfig(task="tiny-mean", agent="nope", backend="local"))
+    with pytest.raises(ConfigError, match="unknown perturbation"):
+        runner.start(RunConfig(task="tiny-mean", agent="noop", backend="local", perturb={"pormpt": "x"}))
+    with pytest.raises(ConfigError, match="must look like KEY=VALUE"):
+        parse_assignments(["wall_time_s"], "--budget")
+    assert store.list_runs() == []
+
+
+def test_call_with_deadline_reports_hang_and_errors() -> None:
+    with pytest.raises(AgentHung):
+        call_with_deadline(lambda: time.sleep(5), 0.2, "agent.act()")
+    with pytest.raises(AgentError, match="ZeroDivisionError"):
+        call_with_deadline(lambda: 1 / 0, 5, "agent.act()")
+    assert call_with_deadline(lambda: 42, 5, "agent.act()") == 42
+
+
+SLOW_AGENT = textwrap.dedent(
+    """
+    from agents.base import BaseAgent
+
+    class Slow(BaseAgent):
+        name = "slow"
+        def act(self, observation):
+            if observation["steps_left"] > 1:
+                return {"tool": "bash", "command": "sleep 2; echo step"}
+            return {"tool": "submit"}
+    """
+)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_sigint_interrupts_then_resume_finishes(docker_client: Any, tmp_path: Path) -> None:
+    (tmp_path / "slow_agent.py").write_text(SLOW_AGENT)
+    db = tmp_path / "traces.db"
+    env = {**os.environ, "RGYM_TASKS_PATH": str(FIXTURES), "RGYM_STORE": f"sqlite:///{db}"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "gym_core.cli.main",
+        "run",
+        "tiny-mean",
+        "--agent",
+        f"module:{tmp_path / 'slow_agent.py'}:Slow",
+        "--runs",
+        "2",
+        "--seed",
+        "3",
+        "--backend",
+        "docker",
+        "--no-progress",
+        "--budget",
+        "step_limit=6",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = open_store(f"sqlite:///{db}")
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until the first step is durable
+            runs = store.list_runs()
+            if runs and any(store.count_steps(e.id) for e in store.list_episodes(runs[0].id)):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the run never recorded a step")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        run_id = store.list_runs()[0].id
+        assert "rgym resume" in err
+        assert store.get_run(run_id).status == "interrupted"
+        assert docker_client.containers.list(all=True, filters={"label": f"rgym.run={run_id}"}) == []
+        pending = store.pending_attempts(run_id)
+        assert pending
+        done = subprocess.run(
+            [sys.executable, "-m", "gym_core.cli.main", "resume", run_id, "--no-progress"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert store.get_run(run_id).status == "completed"
+        assert store.pending_attempts(run_id) == []
+        finished = [e for e in store.list_episodes(run_id) if e.status == "submitted"]
+        assert sorted(e.index for e in finished) == [0, 1]
+        for episode in store.list_episodes(run_id):
+            indices = [s.index for s in store.list_steps(episode.id)]
+            assert indices == list(range(len(indices)))  # nothing lost or duplicated
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        store.close()
