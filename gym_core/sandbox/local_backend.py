@@ -188,6 +188,11 @@ class LocalSandbox(CommandSandbox):
                 WeakIsolationWarning,
                 stacklevel=2,
             )
+        if not self._bwrap and os.geteuid() == 0 and not _others_can_traverse(self._scratch.parent):
+            raise BackendUnavailableError(
+                f"without bubblewrap, commands run as nobody, who cannot reach {self._scratch.parent}",
+                hint="install bubblewrap, or set RGYM_DATA_DIR to a folder others may traverse (chmod o+x)",
+            )
         lease = Lease(sandbox_id=self.sandbox_id, backend=self.name)
         lease.save(self._scratch)
         try:
@@ -500,6 +505,13 @@ def _kill_marked(marker: str, uid: int) -> None:
                 continue
         if not found:
             return
+
+
+def _others_can_traverse(folder: Path) -> bool:
+    """True when a user other than the owner may walk down to ``folder`` (o+x on it and every parent)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    resolved = folder.resolve()
+    return all(part.stat().st_mode & 0o001 for part in [resolved, *resolved.parents])
 
 
 def _du_mb(root: Path) -> float:
