@@ -98,7 +98,7 @@ def load_run_data(store: TraceStore, run_id: str, *, with_diffs: bool = True) ->
             f"run {run.id}: its task {run.task_id} is not found and the run holds no scoring constants",
             hint="add the task's folder to RGYM_TASKS_PATH",
         )
-    threshold = float(constants["success_threshold"])  # type: ignore[arg-type]
+    threshold = float(constants["success_threshold"])
     initial: dict[str, str] = {}
     skip: set[str] = set()
     if task is not None:
@@ -152,8 +152,8 @@ def load_run_data(store: TraceStore, run_id: str, *, with_diffs: bool = True) ->
         agent=run.agent,
         metric_name=str(constants["metric_name"]),
         direction=str(constants["direction"]),
-        baseline_raw=float(constants["baseline_raw"]),  # type: ignore[arg-type]
-        reference_raw=float(constants["reference_raw"]),  # type: ignore[arg-type]
+        baseline_raw=float(constants["baseline_raw"]),
+        reference_raw=float(constants["reference_raw"]),
         success_threshold=threshold,
         k=run.k,
         perturbations={k: str(v) for k, v in run.perturbations.items()},

@@ -14,6 +14,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,7 +256,7 @@ def verify_task(
     backend = backend or get_settings().backend or default_backend()
     console = console or Console()
     report = VerifyReport(task.id)
-    steps = (
+    steps: tuple[tuple[str, Callable[[], Check]], ...] = (
         ("baseline", lambda: check_baseline(task, backend, runs)),
         ("reference", lambda: check_reference(task, backend)),
         ("isolation", lambda: check_hidden(task, backend)),

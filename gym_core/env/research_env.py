@@ -25,7 +25,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, SupportsFloat
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 import gymnasium as gym
 
@@ -49,7 +49,7 @@ from gym_core.tasks.loader import Task
 from gym_core.tasks.spec import Budget
 
 if TYPE_CHECKING:
-    from gym_core.store import TraceStore
+    from gym_core.store import EvaluationKind, FinalEpisodeStatus, TraceStore
 
 #: Extra lifetime a sandbox gets past the wall budget, so the auto-submit can still copy files out.
 SANDBOX_GRACE_S = 120.0
@@ -105,7 +105,10 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
         agent: the agent's name, recorded with a run this environment creates.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 1}
+    metadata: dict[str, Any] = {  # noqa: RUF012 - Gymnasium declares it an instance attribute
+        "render_modes": ["ansi", "human"],
+        "render_fps": 1,
+    }
 
     def __init__(
         self,
@@ -470,7 +473,7 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
 
     # --- grading -----------------------------------------------------------------------------------
 
-    def _evaluate(self, episode: _Episode, step_index: int, kind: str) -> GradeResult:
+    def _evaluate(self, episode: _Episode, step_index: int, kind: EvaluationKind) -> GradeResult:
         """Copy the workspace out safely, snapshot it, grade the declared files, record the evaluation."""
         sandbox = self._sandbox
         assert sandbox is not None
@@ -630,7 +633,7 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
             return "no_submission"
         return "invalid_submission"
 
-    def _finish(self, episode: _Episode, status: str, error: str | None = None) -> None:
+    def _finish(self, episode: _Episode, status: FinalEpisodeStatus, error: str | None = None) -> None:
         episode.ended = True
         usage = self._usage(episode)
         if self.store is not None and episode.id is not None:
@@ -661,7 +664,7 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
         if episode is None or episode.ended:
             self._stop_sandbox()
             return
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "crashed"
+        status: FinalEpisodeStatus = "interrupted" if isinstance(exc, KeyboardInterrupt) else "crashed"
         text = "".join(traceback.format_exception(exc))
         try:
             self._finish(episode, status, error=text)
@@ -692,7 +695,7 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
                 self._store = None
             super().close()
 
-    def render(self) -> str | None:  # type: ignore[override]
+    def render(self) -> str | None:
         """``ansi``: the last action and observation as text; ``human``: the same, printed."""
         if self.render_mode is None or self._last_obs is None:
             return None

@@ -85,7 +85,7 @@ for _fn in (
     vector_utils.create_empty_array,
     vector_utils.iterate,
 ):
-    _fn.register(Scalar)(_fn.dispatch(spaces.Text))  # type: ignore[attr-defined]
+    _fn.register(Scalar)(_fn.dispatch(spaces.Text))
 
 
 #: Longest text an observation carries (the sandbox caps each stream at 64 KiB before this).

@@ -111,7 +111,8 @@ def run_attempt(
             if stop is not None and stop.is_set():
                 raise KeyboardInterrupt
             deadline = float(obs["time_left_s"]) + act_grace_s(env.budget.wall_time_s)
-            action = call_with_deadline(lambda o=obs: agent.act(o), deadline, "agent.act()")
+            current = obs
+            action = call_with_deadline(lambda: agent.act(current), deadline, "agent.act()")
             try:
                 usage = agent.step_usage() or {}
             except Exception:

@@ -211,7 +211,9 @@ class Sandbox(abc.ABC):
         """Write a file under /workspace, creating parent folders; refuses ``..`` escapes and symlinks out."""
 
     @abc.abstractmethod
-    def copy_out(self, paths: list[str] | None, dest: Path, *, max_bytes: int = 256 * 1024 * 1024) -> CopyReport:
+    def copy_out(
+        self, paths: list[str] | None, dest: Path, *, max_bytes: int = 256 * 1024 * 1024
+    ) -> CopyReport:
         """Copy files from /workspace to the host folder ``dest`` safely.
 
         ``paths`` are relative to /workspace; None copies the whole workspace. Symlinks, absolute
