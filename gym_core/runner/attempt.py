@@ -7,6 +7,7 @@ attempt, recorded as ``crashed`` with the traceback; the sandbox is always relea
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import traceback
@@ -111,8 +112,7 @@ def run_attempt(
             if stop is not None and stop.is_set():
                 raise KeyboardInterrupt
             deadline = float(obs["time_left_s"]) + act_grace_s(env.budget.wall_time_s)
-            current = obs
-            action = call_with_deadline(lambda: agent.act(current), deadline, "agent.act()")
+            action = call_with_deadline(functools.partial(agent.act, obs), deadline, "agent.act()")
             try:
                 usage = agent.step_usage() or {}
             except Exception:
