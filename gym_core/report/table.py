@@ -93,6 +93,12 @@ def render_table(entries: Sequence[ReportEntry]) -> str:
 
 
 def print_table(entries: Sequence[ReportEntry], console: Console) -> None:
-    """Print the report on a console, in colour when the console supports it."""
+    """Print the report on a console, in colour when the console supports it.
+
+    A terminal gets its own width; anything else (a pipe, a CI log) gets the fixed text width, because
+    rich would otherwise assume 80 columns and fold the numbers.
+    """
+    if not console.is_terminal and console.width < TEXT_WIDTH:
+        console = Console(file=console.file, width=TEXT_WIDTH, no_color=console.no_color, highlight=False)
     for item in renderables(entries):
         console.print(item)
