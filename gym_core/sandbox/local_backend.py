@@ -427,13 +427,11 @@ class LocalSandbox(CommandSandbox):
         except subprocess.TimeoutExpired:
             timed_out = True
             _kill_group(proc)
-            if not self._bwrap:
-                _kill_marked(marker, self._run_uid)
             proc.wait()
-        # a command's processes end with it (bubblewrap's pid namespace does this by itself)
+        # a command's processes end with it: its group, then anything carrying its marker (under
+        # bubblewrap the pid namespace is already going down; this waits until it is gone)
         _kill_group(proc)
-        if not self._bwrap:
-            _kill_marked(marker, self._run_uid)
+        _kill_marked(marker, self._run_uid, self._cgroup)
         # output may keep flowing from background jobs that hold the pipes; give it a moment, no more
         for r in readers:
             r.join(0.5)
@@ -486,25 +484,35 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-def _kill_marked(marker: str, uid: int) -> None:
-    """Kill processes of ``uid`` that carry the command's marker (they left its process group)."""
+def _kill_marked(marker: str, uid: int, cgroup: CgroupV1 | None) -> None:
+    """SIGKILL processes carrying the command's marker until none is left (5 s at most).
+
+    Candidates are the sandbox's cgroup members when there is one, else every process of ``uid``.
+    """
     needle = f"RGYM_EXEC_ID={marker}".encode()
-    for _ in range(10):
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        if cgroup is not None:
+            candidates = [str(p) for p in cgroup.pids()]
+        else:
+            candidates = [e for e in os.listdir("/proc") if e.isdigit()]
         found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
+        for entry in candidates:
             try:
-                if os.stat(f"/proc/{entry}").st_uid != uid:
+                if cgroup is None and os.stat(f"/proc/{entry}").st_uid != uid:
                     continue
+                with open(f"/proc/{entry}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        continue
                 with open(f"/proc/{entry}/environ", "rb") as fh:
                     if needle in fh.read().split(b"\0"):
                         os.kill(int(entry), signal.SIGKILL)
                         found = True
-            except OSError:
+            except (OSError, IndexError):
                 continue
         if not found:
             return
+        time.sleep(0.01)
 
 
 def _others_can_traverse(folder: Path) -> bool:
