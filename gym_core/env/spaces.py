@@ -79,13 +79,14 @@ class Scalar(spaces.Space[Any]):
 
 
 # Batch a Scalar the way Gymnasium batches Text: as a tuple of per-env values.
-for _fn in (
-    vector_utils.batch_space,
-    vector_utils.concatenate,
-    vector_utils.create_empty_array,
-    vector_utils.iterate,
-):
+for _fn in (vector_utils.batch_space, vector_utils.concatenate, vector_utils.iterate):
     _fn.register(Scalar)(_fn.dispatch(spaces.Text))
+
+
+@vector_utils.create_empty_array.register(Scalar)
+def _empty_scalars(space: Scalar, n: int = 1, fn: Any = None) -> tuple[Any, ...]:
+    empty = None if space.nullable else (space.low if math.isfinite(space.low) else 0)
+    return tuple(empty for _ in range(n))
 
 
 #: Longest text an observation carries (the sandbox caps each stream at 64 KiB before this).
