@@ -86,14 +86,14 @@ def test_async_vector_env_runs_episodes_in_parallel(
         shared_memory=False,  # text observations cannot live in shared memory
     )
     try:
-        obs, infos = envs.reset(seed=[1, 2])
+        obs, _ = envs.reset(seed=[1, 2])
         assert obs["steps_left"] == (20, 20)
         actions = (
             json.dumps({"tool": "write_file", "path": "answer.txt", "content": "10"}),
             json.dumps({"tool": "write_file", "path": "answer.txt", "content": "4"}),
         )
         envs.step(actions)
-        obs, rewards, terminated, truncated, infos = envs.step((json.dumps({"tool": "submit"}),) * 2)
+        obs, rewards, terminated, _truncated, _infos = envs.step((json.dumps({"tool": "submit"}),) * 2)
         assert list(terminated) == [True, True]
         assert rewards[0] == pytest.approx(1.0) and rewards[1] == pytest.approx(-0.2)
     finally:
@@ -140,12 +140,9 @@ def test_replay_execute_matches_and_report_formats(
     # The report's numbers are the ones recomputed from the export.
     env = {
         **os.environ,
-        "RGYM_STORE": store.display_url
-        if "://" in store.display_url
-        else f"sqlite:///{tmp_path / 'traces.db'}",
+        "RGYM_STORE": f"sqlite:///{tmp_path / 'traces.db'}",
         "RGYM_TASKS_PATH": str(FIXTURES),
     }
-    env["RGYM_STORE"] = f"sqlite:///{tmp_path / 'traces.db'}"
     exported = subprocess.run(
         [sys.executable, "-m", "gym_core.cli.main", "export", run_id],
         env=env,
