@@ -61,15 +61,16 @@ def collect_garbage(
     Args:
         everything: remove every rgym sandbox, including those of live runs.
         dry_run: report what would go, remove nothing.
-        only_labels: restrict container removal to these labels (e.g. one run id).
+        only_labels: restrict container removal to these labels (e.g. one run id); lease-tracked
+            leftovers under this data dir are collected either way.
         docker_client: a client to use; by default one is made, and Docker is skipped when none answers.
     """
     report = GcReport()
     _collect_containers(
         report, everything=everything, dry_run=dry_run, only_labels=only_labels, client=docker_client
     )
-    if only_labels is None:
-        _collect_leases(report, everything=everything, dry_run=dry_run)
+    # leases live under this data dir's sandbox folder, so they are always ours to judge
+    _collect_leases(report, everything=everything, dry_run=dry_run)
     return report
 
 

@@ -290,8 +290,7 @@ class DockerSandbox(CommandSandbox):
             workdir=cwd,
             user=user or f"{AGENT_UID}:{AGENT_UID}",
         )["Id"]
-        sock_io = api.exec_start(exec_id, socket=True, tty=False)
-        raw_sock: socket.socket = getattr(sock_io, "_sock", sock_io)
+        sock_io, raw_sock = _open_exec_stream(api, exec_id)
         out, err = CappedBuffer(cap), CappedBuffer(cap)
         reader = threading.Thread(target=_read_frames, args=(raw_sock, out, err), daemon=True)
         reader.start()
@@ -448,6 +447,51 @@ def _exec_processes(pids: list[int], root_pid: int, marker: str) -> list[int]:
         if pid in tree or (root_sid and st[1] == root_sid) or _has_marker(pid, marker):
             victims.append(pid)
     return victims
+
+
+def _open_exec_stream(api: Any, exec_id: str) -> tuple[Any, socket.socket]:
+    """Start an exec and return its hijacked connection.
+
+    On a unix socket we speak the upgrade request ourselves and read the response head byte by byte:
+    docker-py parses it through a buffered reader that may swallow the first bytes of the stream (an
+    exec that fails at once, e.g. an unknown user, would lose its only output). Other transports go
+    through docker-py.
+    """
+    adapter = getattr(api, "_custom_adapter", None)
+    socket_path = getattr(adapter, "socket_path", None)
+    if not socket_path:
+        sock_io = api.exec_start(exec_id, socket=True, tty=False)
+        return sock_io, getattr(sock_io, "_sock", sock_io)
+    body = b'{"Detach": false, "Tty": false}'
+    head = (
+        f"POST /v{api._version}/exec/{exec_id}/start HTTP/1.1\r\n"
+        "Host: docker\r\nContent-Type: application/json\r\n"
+        f"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(60)
+        sock.connect(socket_path)
+        sock.sendall(head + body)
+        response = b""
+        while not response.endswith(b"\r\n\r\n"):
+            byte = sock.recv(1)
+            if not byte:
+                break
+            response += byte
+        status_line = response.split(b"\r\n", 1)[0].decode(errors="replace")
+        parts = status_line.split()
+        if len(parts) < 2 or parts[1] not in ("101", "200"):
+            detail = sock.recv(4096).decode(errors="replace").strip()
+            raise SandboxError(f"docker exec could not start: {status_line} {detail}".strip())
+        sock.settimeout(None)
+    except OSError as exc:
+        sock.close()
+        raise SandboxError(f"docker exec could not start: {exc}") from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock, sock
 
 
 def _read_frames(sock: socket.socket, out: CappedBuffer, err: CappedBuffer) -> None:

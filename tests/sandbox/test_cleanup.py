@@ -59,15 +59,15 @@ def test_gc_after_kill_9_leaves_zero_labelled_containers(docker_client: object) 
     report = collect_garbage(only_labels={LABEL_RUN: run_id})
     assert len(report.containers) == 1
     assert docker_containers_labelled(run_id) == []
-    collect_garbage()  # the lease, its loop mount and scratch folder
     assert _leases() == []
 
 
 def test_gc_after_kill_9_frees_local_mounts_cgroups_and_scratch() -> None:
-    _start_and_kill_runner("local", f"test-gc-{uuid.uuid4().hex[:10]}")
+    run_id = f"test-gc-{uuid.uuid4().hex[:10]}"
+    _start_and_kill_runner("local", run_id)
     (lease,) = _leases()
     mounts = [Path(m) for m in lease.mounts]
-    report = collect_garbage()
+    report = collect_garbage(only_labels={LABEL_RUN: run_id})  # never touch other tests' containers
     assert report.problems == []
     assert report.scratch_dirs == [str(get_settings().sandbox_dir / f"local-{lease.sandbox_id}")]
     assert _leases() == []
@@ -79,8 +79,8 @@ def test_gc_after_kill_9_frees_local_mounts_cgroups_and_scratch() -> None:
 def test_gc_keeps_sandboxes_of_live_owners(make_sandbox: SandboxFactory, backend: str) -> None:
     sb = make_sandbox()
     run_id = sb.config.labels[LABEL_RUN]
-    report = collect_garbage(only_labels={LABEL_RUN: run_id}) if backend == "docker" else collect_garbage()
-    assert report.kept_live == 1 and report.removed == 0
+    report = collect_garbage(only_labels={LABEL_RUN: run_id})
+    assert report.kept_live >= 1 and report.removed == 0  # its container and its lease
     assert sb.exec("echo still here", timeout_s=20).stdout == "still here\n"
 
 
