@@ -260,6 +260,7 @@ def _malformed_cases(labels: dict[int, int]) -> dict[str, tuple[list[str], list[
         "inf": (HEADER, with_cell(0, 1, "inf"), "not finite"),
         "negative": (HEADER, with_cell(0, 2, -0.01), "negative"),
         "does not sum to 1": (HEADER, with_cell(0, 1, 0.5), "sum to"),
+        "huge field": (HEADER, with_cell(0, 1, "1" * 200_000), "not valid CSV"),
         "uniform (degenerate)": (HEADER, [[i, *([0.1] * N_CLASSES)] for i in labels], "accuracy"),
     }
 
@@ -371,16 +372,24 @@ def _reproduce(task: Task, tmp_path: Path, *, reference: bool) -> dict[str, floa
     return _score(_run_grader(submission))
 
 
+@pytest.fixture(scope="module")
+def baseline_result(task: Task, tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+    """The baseline's graded result, computed once for the tests that need it."""
+    return _reproduce(task, tmp_path_factory.mktemp("baseline"), reference=False)
+
+
 @pytest.mark.slow
-def test_baseline_reproduces_its_score(task: Task, tmp_path: Path) -> None:
-    got = _reproduce(task, tmp_path, reference=False)
+def test_baseline_reproduces_its_score(task: Task, baseline_result: dict[str, float]) -> None:
     expected = task.spec.baseline.score
-    assert math.isclose(got["score"], expected, rel_tol=task.spec.baseline.tolerance), got
+    assert math.isclose(baseline_result["score"], expected, rel_tol=task.spec.baseline.tolerance), (
+        baseline_result
+    )
 
 
 @pytest.mark.slow
-def test_reference_reproduces_its_score_at_the_baselines_accuracy(task: Task, tmp_path: Path) -> None:
-    got = _reproduce(task, tmp_path / "reference", reference=True)
+def test_reference_reproduces_its_score_at_the_baselines_accuracy(
+    task: Task, tmp_path: Path, baseline_result: dict[str, float]
+) -> None:
+    got = _reproduce(task, tmp_path, reference=True)
     assert math.isclose(got["score"], task.spec.reference.score, rel_tol=task.spec.baseline.tolerance), got
-    baseline = _reproduce(task, tmp_path / "baseline", reference=False)
-    assert got["accuracy"] == baseline["accuracy"], "the reference only changes confidences"
+    assert got["accuracy"] == baseline_result["accuracy"], "the reference only changes confidences"

@@ -74,7 +74,10 @@ def read_submission(path: Path, expected_ids: set[int]) -> dict[int, list[float]
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidSubmission(f"{SUBMISSION_FILE} is not UTF-8 text") from None
-    rows = [row for row in csv.reader(text.splitlines()) if row]
+    try:
+        rows = [row for row in csv.reader(text.splitlines()) if row]
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        raise InvalidSubmission(f"{SUBMISSION_FILE} is not valid CSV: {exc}") from None
     if not rows:
         raise InvalidSubmission(
             f"{SUBMISSION_FILE} has no rows; expected a header and one row per test example"
