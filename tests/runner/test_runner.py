@@ -198,7 +198,7 @@ def test_sigint_interrupts_then_resume_finishes(docker_client: Any, tmp_path: Pa
         else:
             pytest.fail("the run never recorded a step")
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err
         run_id = store.list_runs()[0].id
         assert "rgym resume" in err
@@ -222,6 +222,81 @@ def test_sigint_interrupts_then_resume_finishes(docker_client: Any, tmp_path: Pa
         for episode in store.list_episodes(run_id):
             indices = [s.index for s in store.list_steps(episode.id)]
             assert indices == list(range(len(indices)))  # nothing lost or duplicated
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        store.close()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(
+    docker_client: Any, tmp_path: Path, any_store_url: str
+) -> None:
+    """The issue's "done when": a run killed mid-way is resumed to completion, on SQLite and PostgreSQL."""
+    (tmp_path / "slow_agent.py").write_text(SLOW_AGENT)
+    env = {**os.environ, "RGYM_TASKS_PATH": str(FIXTURES), "RGYM_STORE": any_store_url}
+    cmd = [
+        sys.executable,
+        "-m",
+        "gym_core.cli.main",
+        "run",
+        "tiny-mean",
+        "--agent",
+        f"module:{tmp_path / 'slow_agent.py'}:Slow",
+        "--runs",
+        "2",
+        "--seed",
+        "1",
+        "--backend",
+        "docker",
+        "--no-progress",
+        "--budget",
+        "step_limit=5",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = open_store(any_store_url)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # kill once two steps are durable
+            runs = store.list_runs()
+            if runs and sum(store.count_steps(e.id) for e in store.list_episodes(runs[0].id)) >= 2:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the run never recorded two steps")
+        proc.kill()
+        proc.wait(timeout=30)
+        run_id = store.list_runs()[0].id
+        before = {e.id: [s.index for s in store.list_steps(e.id)] for e in store.list_episodes(run_id)}
+        done = subprocess.run(
+            [sys.executable, "-m", "gym_core.cli.main", "resume", run_id, "--no-progress"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert store.get_run(run_id).status == "completed"
+        episodes = store.list_episodes(run_id)
+        assert sorted(e.index for e in episodes if e.status == "submitted") == [0, 1]
+        assert any(e.status == "interrupted" for e in episodes)  # the killed attempt, kept as evidence
+        for episode in episodes:
+            indices = [s.index for s in store.list_steps(episode.id)]
+            assert indices == list(range(len(indices)))
+            if episode.id in before:  # every step recorded before the kill is still there
+                assert indices[: len(before[episode.id])] == before[episode.id]
+        gc = subprocess.run(
+            [sys.executable, "-m", "gym_core.cli.main", "gc"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert gc.returncode == 0, gc.stderr
+        assert docker_client.containers.list(all=True, filters={"label": f"rgym.run={run_id}"}) == []
     finally:
         if proc.poll() is None:
             proc.kill()
