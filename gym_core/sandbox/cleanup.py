@@ -127,6 +127,10 @@ def _collect_leases(report: GcReport, *, everything: bool, dry_run: bool) -> Non
             cg = CgroupV1(name)
             if name in live_cgroups or not group.is_dir() or (cg.pids() and not everything):
                 continue
+            owner, sep, _ = group.name.partition("-")
+            if sep and owner.isdigit() and not everything and not _owner_dead(owner, None):
+                report.kept_live += 1  # an idle group of a live sandbox whose lease is in another data dir
+                continue
             if not dry_run:
                 cg.destroy()
             report.cgroups.append(name)

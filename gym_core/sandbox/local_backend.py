@@ -217,7 +217,8 @@ class LocalSandbox(CommandSandbox):
                 # nobody must reach the disk root to use it when not bubblewrapped
                 os.chmod(root, 0o755)
             if os.geteuid() == 0:
-                cg = CgroupV1(f"rgym/{self.sandbox_id}")
+                # The owner's pid in the name lets `rgym gc` from any data dir tell a live group from a leftover.
+                cg = CgroupV1(f"rgym/{os.getpid()}-{self.sandbox_id}")
                 if cg.create(memory_mb=lim.memory_mb, pids=lim.pids, cpus=lim.cpus):
                     self._cgroup = cg
                     lease.cgroup = cg.name

@@ -91,3 +91,21 @@ def test_gc_cli_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gc", "--dry-run"]) == 0
     assert time.monotonic() - start < 60
     assert capsys.readouterr().out.strip()
+
+
+def test_gc_from_another_data_dir_spares_a_live_local_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `rgym gc` with another RGYM_DATA_DIR must not take the idle cgroup of a sandbox still in use."""
+    from gym_core.sandbox import Limits, SandboxConfig, create_sandbox
+
+    sb = create_sandbox("local", SandboxConfig(limits=Limits(memory_mb=128, pids=32, disk_mb=16)))
+    sb.start()
+    try:
+        monkeypatch.setenv("RGYM_DATA_DIR", str(tmp_path / "elsewhere"))
+        get_settings.cache_clear()
+        collect_garbage()
+        result = sb.exec("echo still here")
+        assert result.ok and result.stdout.strip() == "still here"
+    finally:
+        sb.stop()
