@@ -351,6 +351,23 @@ class DockerSandbox(CommandSandbox):
             peak_memory_mb=peak,
         )
 
+    def _ensure_thawed(self) -> None:
+        """Unpause the container if it is paused, retrying briefly; raise if it stays frozen."""
+        import docker.errors
+
+        assert self._client is not None and self._container_id is not None
+        api = self._client.api
+        for attempt in range(5):
+            try:
+                if not api.inspect_container(self._container_id)["State"].get("Paused"):
+                    return
+                api.unpause(self._container_id)
+            except docker.errors.NotFound:
+                return
+            except Exception:
+                time.sleep(0.1 * (attempt + 1))  # the daemon is busy; back off and look again
+        raise SandboxError(f"sandbox {self._container_id[:12]} stays paused after killing a timed-out command")
+
     def _kill_exec(self, exec_id: str, marker: str, user: str | None) -> None:
         """Kill every process of one exec: its tree, its session, and anything carrying its marker."""
         assert self._client is not None and self._container_id is not None
@@ -380,9 +397,9 @@ class DockerSandbox(CommandSandbox):
                     else:
                         time.sleep(0.01)
             finally:
-                if paused:
-                    with contextlib.suppress(Exception):
-                        api.unpause(self._container_id)
+                # Always thaw, whatever happened above: a pause that timed out on the client may still
+                # have frozen the container on the daemon, and a frozen sandbox refuses every later exec.
+                self._ensure_thawed()
             return
         # not root: kill from inside, as the same user, by marker (works unless the pids limit is full)
         with contextlib.suppress(Exception):
