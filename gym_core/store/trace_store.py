@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session
 from gym_core.errors import NotFoundError, StoreError
 from gym_core.settings import get_settings
 from gym_core.store import artifacts
-from gym_core.store.engine import WRITE_OPTION, create_store_engine, parse_store_url
+from gym_core.store.engine import BUSY_TIMEOUT_S, WRITE_OPTION, create_store_engine, parse_store_url
 from gym_core.store.ids import is_valid_prefix, new_id, normalize_prefix
 from gym_core.store.migrate import upgrade_to_head
 from gym_core.store.models import Episode, Evaluation, Run, Step
@@ -98,7 +99,7 @@ class TraceStore:
         self._engine: Engine = create_store_engine(self.url)
         self._writer: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
         try:
-            upgrade_to_head(self._engine)
+            self._upgrade()
         except SQLAlchemyError as exc:
             self._engine.dispose()
             raise StoreError(f"cannot open the trace store {self.display_url}: {_reason(exc)}") from exc
@@ -110,6 +111,26 @@ class TraceStore:
         os.register_at_fork(after_in_child=lambda: _dispose_in_child(ref))
         if recover:
             self.mark_interrupted()
+
+    def _upgrade(self) -> None:
+        """Migrate to head, waiting out other processes that open the same fresh SQLite file at once.
+
+        Switching a new file to WAL needs a moment of exclusive access, and SQLite answers "database is
+        locked" at once (without its busy handler) when another process holds the file just then.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.02
+        while True:
+            try:
+                upgrade_to_head(self._engine)
+                return
+            except (SQLAlchemyError, StoreError) as exc:
+                locked = "database is locked" in str(exc) and self.url.get_backend_name() == "sqlite"
+                if not locked or time.monotonic() > deadline:
+                    raise
+                self._engine.dispose()
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     @property
     def display_url(self) -> str:

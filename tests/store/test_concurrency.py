@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -105,19 +106,23 @@ def test_eight_processes_lose_nothing(
         _assert_nothing_lost(store, run_id)
 
 
-def _open_and_create_run(url: str) -> None:
+def _open_and_create_run(url: str, barrier: Any) -> None:
+    barrier.wait(timeout=60)  # every process opens the fresh file at the same moment
     with open_store(url) as store:
         new_run(store)
 
 
 @pytest.mark.slow
-def test_processes_opening_a_fresh_store_at_once_migrate_it_once(sqlite_url: str) -> None:
+def test_processes_opening_a_fresh_store_at_once_migrate_it_once(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_open_and_create_run, args=(sqlite_url,)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0] * 4
-    with open_store(sqlite_url) as store:
-        assert len(store.list_runs()) == 4
+    for round_ in range(3):  # the race is narrow: several fresh files make a miss unlikely
+        url = f"sqlite:///{tmp_path / f'fresh-{round_}.db'}"
+        barrier = ctx.Barrier(8)
+        procs = [ctx.Process(target=_open_and_create_run, args=(url, barrier)) for _ in range(8)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=120)
+        assert [p.exitcode for p in procs] == [0] * 8
+        with open_store(url) as store:
+            assert len(store.list_runs()) == 8
