@@ -1,4 +1,4 @@
-"""Task images, ``rgym/task-<id>:<checksum[:12]>``: the base image plus the task's own environment.
+"""Task images, ``rgym/task-<id>:<environment checksum[:12]>``: the base image plus the task's environment/.
 
 The build never reaches the network: requirements come from the host-side wheelhouse, and the
 optional ``environment/Dockerfile`` is built on top with networking off. The tag names the task's
@@ -101,14 +101,14 @@ def _up_to_date(client: docker.DockerClient, tag: str, task: Task, base_id: str)
     except DockerException as exc:
         raise ImageError(f"cannot inspect image {tag}: {str(exc).splitlines()[0]}") from None
     labels = image.labels or {}
-    if labels.get(LABEL_CHECKSUM) == task.checksum and labels.get(LABEL_BASE_ID) == base_id:
+    if labels.get(LABEL_CHECKSUM) == task.environment_checksum and labels.get(LABEL_BASE_ID) == base_id:
         return str(image.id)
     return None
 
 
 def _build(client: docker.DockerClient, task: Task, base: ImageResult, report: ProgressFn) -> str:
     tag = task.image_tag
-    labels = {LABEL_TASK: task.id, LABEL_CHECKSUM: task.checksum, LABEL_BASE_ID: base.image_id}
+    labels = {LABEL_TASK: task.id, LABEL_CHECKSUM: task.environment_checksum, LABEL_BASE_ID: base.image_id}
     env_dir = task.environment_dir
     requirements = env_dir / "requirements.txt"
     user_dockerfile = env_dir / "Dockerfile"

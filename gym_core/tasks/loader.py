@@ -56,10 +56,19 @@ class Task:
         """SHA-256 of the task folder (see :func:`task_checksum`)."""
         return task_checksum(self.root)
 
+    @cached_property
+    def environment_checksum(self) -> str:
+        """SHA-256 of environment/ alone: what the task image is built from.
+
+        Editing the README, the workspace or the grader changes the task's checksum (and so what a score
+        names) but not its image, so such edits never cost an image rebuild.
+        """
+        return task_checksum(self.environment_dir) if self.environment_dir.is_dir() else "0" * 64
+
     @property
     def image_tag(self) -> str:
         """The Docker image this task's sandboxes run in."""
-        return f"rgym/task-{self.id}:{self.checksum[:12]}"
+        return f"rgym/task-{self.id}:{self.environment_checksum[:12]}"
 
     def description(self, variant: str | None = None) -> str:
         """The text the agent reads: README.md, or a named rewording of it."""

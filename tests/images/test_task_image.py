@@ -41,7 +41,7 @@ def test_requirements_are_installed_offline_and_a_second_build_is_a_no_op(
     assert _run(docker_client, first.tag, "python", "-c", "import six; print(six.__version__)") == "1.16.0"
     image = docker_client.images.get(first.tag)
     assert image.labels[LABEL_TASK] == task.id
-    assert image.labels[LABEL_CHECKSUM] == task.checksum
+    assert image.labels[LABEL_CHECKSUM] == task.environment_checksum
     # The wheels were installed in a throwaway stage, never copied into the image.
     assert _run(docker_client, first.tag, "sh", "-c", "ls /tmp | wc -l") == "0"
 

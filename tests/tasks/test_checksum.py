@@ -56,3 +56,19 @@ def test_file_boundaries_are_unambiguous(tmp_path: Path) -> None:
     (two / "a").write_bytes(b"x")
     (two / "b").write_bytes(b"y")
     assert task_checksum(one) != task_checksum(two)
+
+
+def test_image_tag_follows_environment_only(tmp_path: Path) -> None:
+    from gym_core.tasks.loader import load_task
+
+    root = _copy(tmp_path, "tiny-mean")
+    (root / "environment").mkdir()
+    (root / "environment" / "requirements.txt").write_text("six==1.16.0\n")
+    first = load_task(root)
+    checksum, tag = first.checksum, first.image_tag
+    (root / "README.md").write_text("# Reworded\n")
+    second = load_task(root)
+    assert second.checksum != checksum  # a score names the exact task
+    assert second.image_tag == tag  # but the image is the same
+    (root / "environment" / "requirements.txt").write_text("six==1.17.0\n")
+    assert load_task(root).image_tag != tag
