@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich import box
@@ -20,7 +20,9 @@ from rich.text import Text
 
 from gym_core.cli.options import StoreOption
 from gym_core.errors import ConfigError
-from gym_core.store import EpisodePublic, EvaluationPublic, StepPublic, TraceStore, open_store
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy and Alembic: import it when a command needs it
+    from gym_core.store import EpisodePublic, EvaluationPublic, StepPublic, TraceStore
 
 console = Console(highlight=False)
 # Piped output has no terminal width to fit; keep whole lines (ids, scores) rather than rich's 80 columns.
@@ -173,6 +175,8 @@ def episodes(
 ) -> None:
     """One line per attempt of a run: status, final raw/normalized and best normalized score, steps,
     evaluations, wall time, failure kind."""
+    from gym_core.store import open_store
+
     with open_store(store) as trace_store:
         run = trace_store.get_run(trace_store.resolve_run_id(run_id))
         rows = trace_store.list_episodes(run.id)
@@ -230,6 +234,8 @@ def replay(
     store: StoreOption = None,
 ) -> None:
     """Show an episode's trace step by step: action, output, exit code, timing, flags, scores."""
+    from gym_core.store import open_store
+
     with open_store(store) as trace_store:
         resolved = trace_store.resolve_episode_id(episode_id)
         if execute:
@@ -268,6 +274,8 @@ def export(
         raise ConfigError(
             f"--format {fmt!r} is not supported", hint=f"use one of: {', '.join(EXPORT_FORMATS)}"
         )
+    from gym_core.store import open_store
+
     with open_store(store) as trace_store:
         resolved = trace_store.resolve_run_id(run_id)
         records = trace_store.export_run(resolved)
