@@ -279,18 +279,25 @@ class DockerSandbox(CommandSandbox):
         if cg:
             cg.reset_peak()
         started = time.monotonic()
-        exec_id = api.exec_create(
-            self._container_id,
-            argv,
-            stdout=True,
-            stderr=True,
-            stdin=stdin is not None,
-            tty=False,
-            environment=full_env,
-            workdir=cwd,
-            user=user or f"{AGENT_UID}:{AGENT_UID}",
-        )["Id"]
-        sock_io, raw_sock = _open_exec_stream(api, exec_id)
+        import docker.errors
+
+        try:
+            exec_id = api.exec_create(
+                self._container_id,
+                argv,
+                stdout=True,
+                stderr=True,
+                stdin=stdin is not None,
+                tty=False,
+                environment=full_env,
+                workdir=cwd,
+                user=user or f"{AGENT_UID}:{AGENT_UID}",
+            )["Id"]
+            sock_io, raw_sock = _open_exec_stream(api, exec_id)
+        except docker.errors.DockerException as exc:
+            # The container died, was removed by hand, or the engine went away: the sandbox is gone.
+            reason = getattr(exc, "explanation", None) or str(exc).splitlines()[0]
+            raise SandboxError(f"sandbox {self._container_id[:12]} cannot run commands: {reason}") from exc
         out, err = CappedBuffer(cap), CappedBuffer(cap)
         reader = threading.Thread(target=_read_frames, args=(raw_sock, out, err), daemon=True)
         reader.start()
@@ -376,30 +383,27 @@ class DockerSandbox(CommandSandbox):
         if self._cgroup is not None and os.geteuid() == 0:
             if not _exec_processes(self._cgroup.pids(), root_pid, marker):
                 return
-            paused = False
-            with contextlib.suppress(Exception):
-                api.pause(self._container_id)
-                paused = True
+            # Freeze through the cgroup freezer directly (what `docker pause` does), not the API: an API
+            # pause that times out on the client can still land later and leave the sandbox frozen.
+            cgroup = self._cgroup
+            frozen = cgroup.freeze(True)
             try:
                 deadline = time.monotonic() + 10.0
                 while time.monotonic() < deadline:
-                    victims = _exec_processes(self._cgroup.pids(), root_pid, marker)
+                    victims = _exec_processes(cgroup.pids(), root_pid, marker)
                     if not victims:
                         break
                     for pid in victims:
                         with contextlib.suppress(OSError):
                             os.kill(pid, 9)
-                    if paused:  # SIGKILL lands when thawed; re-freeze to catch forks in flight
-                        with contextlib.suppress(Exception):
-                            api.unpause(self._container_id)
-                        with contextlib.suppress(Exception):
-                            api.pause(self._container_id)
+                    if frozen:  # SIGKILL lands when thawed; re-freeze to catch forks in flight
+                        cgroup.freeze(False)
+                        frozen = cgroup.freeze(True)
                     else:
                         time.sleep(0.01)
             finally:
-                # Always thaw, whatever happened above: a pause that timed out on the client may still
-                # have frozen the container on the daemon, and a frozen sandbox refuses every later exec.
-                self._ensure_thawed()
+                cgroup.freeze(False)
+                self._ensure_thawed()  # and undo any pause another client left behind
             return
         # not root: kill from inside, as the same user, by marker (works unless the pids limit is full)
         with contextlib.suppress(Exception):
