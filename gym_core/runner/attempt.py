@@ -17,7 +17,7 @@ from typing import Any
 
 from agents.base import Agent, TaskInfo
 from gym_core.env.research_env import ResearchEnv
-from gym_core.errors import AgentError, RgymError
+from gym_core.errors import AgentError
 
 #: Most extra seconds an agent's act() may take past the wall budget before it is declared hung; short
 #: budgets get a quarter of the budget instead (at least 2 s).
@@ -134,11 +134,12 @@ def run_attempt(
                         StepProgress(index, steps, time.monotonic() - started, best, done=True, status=status)
                     )
                 return AttemptResult(index, episode_id, status, final)
-    except (AgentError, RgymError) as exc:
+    except Exception as exc:  # the agent's failure, or the sandbox's: either way only this attempt ends
         env.abort(exc)
         if on_step is not None:
             on_step(StepProgress(index, steps, time.monotonic() - started, best, done=True, status="crashed"))
-        return AttemptResult(index, episode_id, "crashed", None, error=str(exc).splitlines()[0])
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return AttemptResult(index, episode_id, "crashed", None, error=first_line)
     finally:
         with contextlib.suppress(Exception):
             agent.close()

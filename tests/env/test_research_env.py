@@ -326,3 +326,30 @@ def test_observation_space_admits_reset_observation_shape() -> None:
     assert not env.observation_space.contains({**sample, "steps_left": -1})
     assert not env.observation_space.contains({**sample, "score": float("nan")})
     env.close()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_blowups_inside_the_sandbox_are_observations_and_it_stays_usable(
+    backend: str, store: TraceStore
+) -> None:
+    env = make_env(backend, store)
+    try:
+        env.reset(seed=0)
+        steps = play(
+            env,
+            [
+                {"tool": "bash", "command": "python -c 'x = bytearray(1024 * 1024 * 1024)'", "timeout_s": 30},
+                {"tool": "bash", "command": "dd if=/dev/zero of=big bs=1M count=200", "timeout_s": 30},
+                {"tool": "bash", "command": "rm -f big; yes", "timeout_s": 3},
+                {"tool": "bash", "command": "echo still fine"},
+            ],
+        )
+    finally:
+        env.close()
+    oom, disk, flood, after = (s[0] for s in steps)
+    assert "out of memory" in oom["output"] and oom["exit_code"] != 0
+    assert "No space left on device" in disk["output"] and disk["exit_code"] != 0
+    assert "timed out" in flood["output"] and "[output truncated]" in flood["output"]
+    assert len(flood["output"]) < 200_000
+    assert after["output"].strip() == "still fine" and after["exit_code"] == 0
