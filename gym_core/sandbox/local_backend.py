@@ -275,19 +275,20 @@ class LocalSandbox(CommandSandbox):
                 out += ["--symlink", os.readlink(top), top]
             elif os.path.isdir(top):
                 out += ["--ro-bind", top, top]
-        # the Python that runs rgym (often a venv outside /usr), so agents have its packages
+        out += ["--proc", "/proc", "--dev", "/dev"]
+        out += ["--bind", str(self.host_workspace), WORKSPACE, "--bind", str(self.host_tmp), "/tmp"]
+        # The Python that runs rgym (often a venv outside /usr), so agents have its packages. Bound after
+        # /tmp, because a later mount hides an earlier one: a checkout under /tmp must stay visible.
         made: set[str] = set()
         for prefix in sorted({sys.prefix, sys.base_prefix}):
             if prefix.startswith(("/usr", "/opt")):
                 continue
             # traversable parents (bwrap would make them 0700 root, e.g. /root for a pyenv python)
             for parent in reversed(Path(prefix).parents[:-1]):
-                if str(parent) not in made:
+                if str(parent) not in made and str(parent) not in ("/tmp", WORKSPACE):
                     made.add(str(parent))
                     out += ["--perms", "0755", "--dir", str(parent)]
             out += ["--ro-bind", prefix, prefix]
-        out += ["--proc", "/proc", "--dev", "/dev"]
-        out += ["--bind", str(self.host_workspace), WORKSPACE, "--bind", str(self.host_tmp), "/tmp"]
         for m in self.config.mounts:
             if not m.source.exists():
                 raise SandboxError(f"{m.source}: mount source does not exist")
