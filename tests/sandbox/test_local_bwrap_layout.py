@@ -12,9 +12,14 @@ from gym_core.sandbox.local_backend import LocalSandbox
 
 def test_python_of_a_checkout_under_tmp_stays_visible(monkeypatch: pytest.MonkeyPatch) -> None:
     """CI clones may live under /tmp; the sandbox's own /tmp must not hide their venv."""
-    monkeypatch.setattr(sys, "prefix", "/tmp/ci-clone/.venv")
     sb = LocalSandbox(SandboxConfig())
-    argv = sb._bwrap_argv(["true"], "/workspace", {})
+    sb.start()
+    try:
+        monkeypatch.setattr(sys, "prefix", "/tmp/ci-clone/.venv")
+        argv = sb._bwrap_argv(["true"], "/workspace", {})
+    finally:
+        monkeypatch.undo()
+        sb.stop()
     binds = [
         (argv[i], argv[i + 1], argv[i + 2])
         for i in range(len(argv) - 2)
