@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from gym_core.errors import NotFoundError
+from gym_core.scoring.consistency import diff_workspaces
 from gym_core.scoring.run_data import Attempt, EvalPoint, RunData
 from gym_core.store import TraceStore
 from gym_core.store.records import EpisodePublic, RunPublic
@@ -40,15 +41,6 @@ def _text_files(root: Path, skip: set[str]) -> dict[str, str]:
         except UnicodeDecodeError:
             continue
     return files
-
-
-def workspace_diff(initial: dict[str, str], final: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """Path -> (initial text, final text) for every changed, added or removed text file."""
-    return {
-        path: (initial.get(path, ""), final.get(path, ""))
-        for path in sorted(set(initial) | set(final))
-        if initial.get(path) != final.get(path)
-    }
 
 
 def _task_for(run: RunPublic) -> Task | None:
@@ -125,7 +117,7 @@ def load_run_data(store: TraceStore, run_id: str, *, with_diffs: bool = True) ->
         if with_diffs and succeeded and snapshots and task is not None:
             with tempfile.TemporaryDirectory(prefix="rgym-diff-") as tmp:
                 store.restore_snapshot(snapshots[-1], Path(tmp))
-                diff = workspace_diff(initial, _text_files(Path(tmp), skip))
+                diff = diff_workspaces(initial, _text_files(Path(tmp), skip))
         wall = episode.usage.get("wall_s") if isinstance(episode.usage.get("wall_s"), (int, float)) else None
         attempts.append(
             Attempt(
