@@ -32,7 +32,7 @@ def summary_table(entries: Sequence[ReportEntry]) -> Table:
         table.add_row(
             e.run.task_id,
             e.run.agent,
-            e.run.run_id,
+            e.run.run_id[:12] + "…",  # the full id heads the run's panel below
             fmt.perturbation_text(e),
             f"{m.n}/{m.k}",
             str(m.c),
