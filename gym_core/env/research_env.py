@@ -75,6 +75,7 @@ class _Episode:
     injected_failures: int = 0
     pending_agent_usage: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)
+    final_usage: dict[str, Any] | None = None
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -613,7 +614,7 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
                 success=self.task.spec.succeeded(final.normalized if final else None),
                 best_raw_score=episode.best.raw if episode.best else None,
                 truncated_by=episode.truncated_by,
-                usage=self._usage(episode),
+                usage=episode.final_usage or self._usage(episode),
             )
         return info
 
@@ -635,7 +636,8 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
 
     def _finish(self, episode: _Episode, status: FinalEpisodeStatus, error: str | None = None) -> None:
         episode.ended = True
-        usage = self._usage(episode)
+        # Taken once, while the sandbox still runs, so the store and info report the same numbers.
+        usage = episode.final_usage = self._usage(episode)
         if self.store is not None and episode.id is not None:
             final, best = episode.final, episode.best
             self.store.finish_episode(

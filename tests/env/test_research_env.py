@@ -76,6 +76,8 @@ def test_baseline_then_reference_answer(backend: str, store: TraceStore) -> None
         assert terminated and not truncated
         assert reward == pytest.approx(1.0)
         assert info["final_raw_score"] == pytest.approx(0.0) and info["success"] is True
+        assert info["usage"]["steps"] == 4 and info["usage"]["evals"] == 1
+        assert info["usage"]["cpu_s"] > 0 and info["usage"]["peak_memory_mb"] > 0
         with pytest.raises(EpisodeError, match="call reset"):
             env.step({"tool": "submit"})
     finally:
