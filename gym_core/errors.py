@@ -140,6 +140,12 @@ class StoreError(RgymError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class StoreURLError(StoreError):
+    """Raised when a trace store URL is malformed or names an unsupported database (bad input)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class NotFoundError(StoreError):
     """Raised when a run, episode or artifact id is not in the store."""
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
 import gymnasium as gym
+from pydantic import ValidationError
 
 from gym_core.env.actions import Action, parse_action
 from gym_core.env.perturbations import Perturbations
@@ -45,7 +46,7 @@ from gym_core.sandbox.base import (
 )
 from gym_core.settings import get_settings
 from gym_core.tasks.discovery import find_task
-from gym_core.tasks.loader import Task
+from gym_core.tasks.loader import Task, validation_problems
 from gym_core.tasks.spec import Budget
 
 if TYPE_CHECKING:
@@ -133,8 +134,10 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
         if self.perturbations.prompt is not None:
             self.task.description(self.perturbations.prompt)  # fails early on an unknown variant
         from gym_core.sandbox import default_backend
+        from gym_core.sandbox.registry import sandbox_class
 
         self.backend = backend or get_settings().backend or default_backend()
+        sandbox_class(self.backend)  # an unknown backend fails here, before any run is recorded
         self.render_mode = render_mode
         self.action_space = action_space()
         self.observation_space = observation_space()
@@ -173,10 +176,14 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
                         "eval_limit": max(0, round(resolved.eval_limit * scale)),
                     }
                 )
-        except ValueError as exc:
+        except ValidationError as exc:
+            problems = validation_problems(exc, "--budget")
             raise ConfigError(
-                f"task {self.task.id}: bad budget override: {exc}".replace("\n", "; ")
+                "; ".join(f"--budget {p.location}: {p.message}" for p in problems),
+                hint=f"see the task's budget with `rgym tasks show {self.task.id}`",
             ) from None
+        except ValueError as exc:
+            raise ConfigError(f"--budget: {exc}") from None
         return resolved
 
     @property

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
-from gym_core.errors import StoreError
+from gym_core.errors import StoreError, StoreURLError
 
 BUSY_TIMEOUT_S = 30.0
 #: Execution option that makes a SQLite transaction take the write lock at BEGIN.
@@ -33,7 +33,7 @@ def parse_store_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StoreError(
+        raise StoreURLError(
             f"trace store URL {url!r} is not a database URL",
             hint="use sqlite:///path/traces.db or postgresql://user@host/db",
         ) from exc
@@ -44,12 +44,12 @@ def parse_store_url(url: str) -> URL:
         return parsed
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
-            raise StoreError(
+            raise StoreURLError(
                 f"trace store URL {url!r} names no file",
                 hint="an in-memory store would lose every trace; use sqlite:///path/traces.db",
             )
         return parsed
-    raise StoreError(
+    raise StoreURLError(
         f"trace store URL {url!r}: unsupported database {backend!r}", hint="use sqlite:// or postgresql://"
     )
 

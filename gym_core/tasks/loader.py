@@ -127,6 +127,17 @@ def _friendly(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def validation_problems(exc: ValidationError, file_label: str, prefix: str = "") -> list[Problem]:
+    """One :class:`Problem` per pydantic error, with the field path and a message for task authors."""
+    problems = []
+    for err in exc.errors():
+        loc = _format_location(tuple(err["loc"]))
+        problems.append(
+            Problem(file_label, f"{prefix}{loc}" if loc else prefix.rstrip("."), _friendly(dict(err)))
+        )
+    return problems
+
+
 def parse_spec(data: Any, file_label: str) -> TaskSpec:
     """Validate already-parsed YAML; raise :class:`TaskSpecError` with one problem per field."""
     if not isinstance(data, dict):
@@ -136,11 +147,7 @@ def parse_spec(data: Any, file_label: str) -> TaskSpec:
     try:
         return TaskSpec.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = _format_location(tuple(err["loc"]))
-            problems.append(Problem(file_label, loc, _friendly(dict(err))))
-        raise TaskSpecError(problems) from None
+        raise TaskSpecError(validation_problems(exc, file_label)) from None
 
 
 def read_spec_file(spec_path: Path) -> TaskSpec:
