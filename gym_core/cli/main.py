@@ -16,6 +16,7 @@ from gym_core import __version__
 from gym_core.cli import gc as gc_cli
 from gym_core.cli import images as images_cli
 from gym_core.cli import runs as runs_cli
+from gym_core.cli import serve as serve_cli
 from gym_core.cli import tasks as tasks_cli
 from gym_core.cli import traces as traces_cli
 from gym_core.errors import EXIT_BAD_INPUT, RgymError
@@ -34,6 +35,7 @@ app.add_typer(images_cli.app, name="images")
 runs_cli.register(app)
 traces_cli.register(app)
 gc_cli.register(app)
+serve_cli.register(app)
 
 
 def _version(value: bool) -> None:
