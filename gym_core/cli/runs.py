@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from gym_core.cli.consoles import make_console
 from gym_core.cli.options import BackendOption, StoreOption
 from gym_core.errors import ConfigError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _open(store: str | None):  # type: ignore[no-untyped-def]

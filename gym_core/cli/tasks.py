@@ -6,18 +6,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from gym_core.cli.consoles import make_console
 from gym_core.cli.options import BackendOption
 from gym_core.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, TaskSpecError
 from gym_core.tasks.discovery import discover, find_task
 from gym_core.tasks.loader import display_path, load_task
 
 app = typer.Typer(help="List, show, validate and verify tasks.", no_args_is_help=True)
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _score(value: float) -> str:
@@ -28,9 +28,9 @@ def _score(value: float) -> str:
 def list_tasks() -> None:
     """Every task found along RGYM_TASKS_PATH."""
     found = discover()
-    table = Table(title="rgym tasks", title_justify="left")
+    table = Table(title="rgym tasks (gym id: rgym/<id>-v<version>)", title_justify="left")
     table.add_column("id", style="bold cyan", no_wrap=True)
-    table.add_column("gym id", style="dim")
+    table.add_column("version", justify="right")
     table.add_column("paper")
     table.add_column("metric")
     table.add_column("baseline", justify="right")
@@ -40,7 +40,7 @@ def list_tasks() -> None:
         arrow = "↓" if spec.metric.direction == "minimize" else "↑"
         table.add_row(
             spec.id,
-            spec.gym_id,
+            str(spec.version),
             f"{spec.paper.venue} {spec.paper.year}",
             f"{spec.metric.name} {arrow}",
             _score(spec.baseline.score),
