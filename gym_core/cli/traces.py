@@ -13,22 +13,20 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich import box
-from rich.console import Console, Group, JustifyMethod
+from rich.console import Group, JustifyMethod
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from gym_core.cli.consoles import make_console
 from gym_core.cli.options import StoreOption
 from gym_core.errors import ConfigError
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy and Alembic: import it when a command needs it
     from gym_core.store import EpisodePublic, EvaluationPublic, StepPublic, TraceStore
 
-console = Console(highlight=False)
-# Piped output has no terminal width to fit; keep whole lines (ids, scores) rather than rich's 80 columns.
-if not console.is_terminal:
-    console = Console(highlight=False, width=200)
-err_console = Console(stderr=True, highlight=False)
+console = make_console()
+err_console = make_console(stderr=True)
 
 #: Lines of output shown per step in the whole-episode view; ``--step N`` shows all of them.
 PREVIEW_LINES = 12
