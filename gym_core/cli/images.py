@@ -32,7 +32,9 @@ def build(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Build even when up to date (the base image too without IDs).")
     ] = False,
-    base_only: Annotated[bool, typer.Option("--base-only", help="Only make sure the base image exists.")] = False,
+    base_only: Annotated[
+        bool, typer.Option("--base-only", help="Only make sure the base image exists.")
+    ] = False,
 ) -> None:
     """Build the base image and the image of each task; images already up to date are kept."""
     console = Console(highlight=False)

@@ -104,7 +104,14 @@ def create_store_engine(url: URL) -> Engine:
     backend = url.get_backend_name()
     if backend == "sqlite":
         assert url.database is not None
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreURLError(
+                f"cannot create the trace store's folder {folder}: {exc.strerror or exc}",
+                hint="give --store sqlite:///PATH in a writable folder",
+            ) from None
         engine = create_engine(
             url,
             connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
