@@ -162,12 +162,12 @@ SLOW_AGENT = textwrap.dedent(
 )
 
 
-@pytest.mark.docker
-@pytest.mark.slow
-def test_sigint_interrupts_then_resume_finishes(docker_client: Any, tmp_path: Path) -> None:
+def _start_slow_run(
+    tmp_path: Path, store_url: str, *, seed: int, step_limit: int
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`rgym run` of the slow agent in a real process (2 attempts on docker); returns it and its env."""
     (tmp_path / "slow_agent.py").write_text(SLOW_AGENT)
-    db = tmp_path / "traces.db"
-    env = {**os.environ, "RGYM_TASKS_PATH": str(FIXTURES), "RGYM_STORE": f"sqlite:///{db}"}
+    env = {**os.environ, "RGYM_TASKS_PATH": str(FIXTURES), "RGYM_STORE": store_url}
     cmd = [
         sys.executable,
         "-m",
@@ -179,49 +179,68 @@ def test_sigint_interrupts_then_resume_finishes(docker_client: Any, tmp_path: Pa
         "--runs",
         "2",
         "--seed",
-        "3",
+        str(seed),
         "--backend",
         "docker",
         "--no-progress",
         "--budget",
-        "step_limit=6",
+        f"step_limit={step_limit}",
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    store = open_store(f"sqlite:///{db}")
+    return proc, env
+
+
+def _wait_for_steps(store: TraceStore, count: int) -> None:
+    """Poll (bounded) until the run has ``count`` durable steps."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = store.list_runs()
+        if runs and sum(store.count_steps(e.id) for e in store.list_episodes(runs[0].id)) >= count:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the run never recorded {count} step(s)")
+
+
+def _resume(run_id: str, env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gym_core.cli.main", "resume", run_id, "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _assert_steps_contiguous(store: TraceStore, run_id: str) -> None:
+    for episode in store.list_episodes(run_id):
+        indices = [s.index for s in store.list_steps(episode.id)]
+        assert indices == list(range(len(indices)))  # nothing lost or duplicated
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_sigint_interrupts_then_resume_finishes(docker_client: Any, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'traces.db'}"
+    proc, env = _start_slow_run(tmp_path, url, seed=3, step_limit=6)
+    store = open_store(url)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # wait until the first step is durable
-            runs = store.list_runs()
-            if runs and any(store.count_steps(e.id) for e in store.list_episodes(runs[0].id)):
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the run never recorded a step")
+        _wait_for_steps(store, 1)
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err
         run_id = store.list_runs()[0].id
         assert "rgym resume" in err
         assert store.get_run(run_id).status == "interrupted"
         assert docker_client.containers.list(all=True, filters={"label": f"rgym.run={run_id}"}) == []
-        pending = store.pending_attempts(run_id)
-        assert pending
-        done = subprocess.run(
-            [sys.executable, "-m", "gym_core.cli.main", "resume", run_id, "--no-progress"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        assert store.pending_attempts(run_id)
+        _resume(run_id, env)
         assert store.get_run(run_id).status == "completed"
         assert store.pending_attempts(run_id) == []
         finished = [e for e in store.list_episodes(run_id) if e.status == "submitted"]
         assert sorted(e.index for e in finished) == [0, 1]
-        for episode in store.list_episodes(run_id):
-            indices = [s.index for s in store.list_steps(episode.id)]
-            assert indices == list(range(len(indices)))  # nothing lost or duplicated
+        _assert_steps_contiguous(store, run_id)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -234,59 +253,22 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(
     docker_client: Any, tmp_path: Path, any_store_url: str
 ) -> None:
     """The issue's "done when": a run killed mid-way is resumed to completion, on SQLite and PostgreSQL."""
-    (tmp_path / "slow_agent.py").write_text(SLOW_AGENT)
-    env = {**os.environ, "RGYM_TASKS_PATH": str(FIXTURES), "RGYM_STORE": any_store_url}
-    cmd = [
-        sys.executable,
-        "-m",
-        "gym_core.cli.main",
-        "run",
-        "tiny-mean",
-        "--agent",
-        f"module:{tmp_path / 'slow_agent.py'}:Slow",
-        "--runs",
-        "2",
-        "--seed",
-        "1",
-        "--backend",
-        "docker",
-        "--no-progress",
-        "--budget",
-        "step_limit=5",
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, env = _start_slow_run(tmp_path, any_store_url, seed=1, step_limit=5)
     store = open_store(any_store_url)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # kill once two steps are durable
-            runs = store.list_runs()
-            if runs and sum(store.count_steps(e.id) for e in store.list_episodes(runs[0].id)) >= 2:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the run never recorded two steps")
+        _wait_for_steps(store, 2)
         proc.kill()
         proc.wait(timeout=30)
         run_id = store.list_runs()[0].id
         before = {e.id: [s.index for s in store.list_steps(e.id)] for e in store.list_episodes(run_id)}
-        done = subprocess.run(
-            [sys.executable, "-m", "gym_core.cli.main", "resume", run_id, "--no-progress"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        _resume(run_id, env)
         assert store.get_run(run_id).status == "completed"
         episodes = store.list_episodes(run_id)
         assert sorted(e.index for e in episodes if e.status == "submitted") == [0, 1]
         assert any(e.status == "interrupted" for e in episodes)  # the killed attempt, kept as evidence
-        for episode in episodes:
-            indices = [s.index for s in store.list_steps(episode.id)]
-            assert indices == list(range(len(indices)))
-            if episode.id in before:  # every step recorded before the kill is still there
-                assert indices[: len(before[episode.id])] == before[episode.id]
+        _assert_steps_contiguous(store, run_id)
+        for episode_id, indices in before.items():  # every step recorded before the kill is still there
+            assert [s.index for s in store.list_steps(episode_id)][: len(indices)] == indices
         gc = subprocess.run(
             [sys.executable, "-m", "gym_core.cli.main", "gc"],
             env=env,
