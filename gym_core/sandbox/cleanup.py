@@ -80,7 +80,7 @@ def _collect_containers(
     own_client = client is None
     if client is None:
         try:
-            from gym_core.sandbox.docker_backend import docker_client as make_client
+            from gym_core.images.engine import docker_client as make_client
 
             client = make_client(timeout=30)
         except BackendUnavailableError:
@@ -145,7 +145,7 @@ def _free_folder(report: GcReport, folder: Path, lease: Lease | None, *, dry_run
         report.cgroups.append(lease.cgroup)
     if lease is not None and lease.container_id and not dry_run:
         with contextlib.suppress(Exception):
-            from gym_core.sandbox.docker_backend import docker_client
+            from gym_core.images.engine import docker_client
 
             client = docker_client(timeout=30)
             with contextlib.suppress(Exception):

@@ -27,7 +27,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from gym_core.errors import BackendUnavailableError, SandboxError
+from gym_core.errors import SandboxError
+from gym_core.images.engine import docker_client
 from gym_core.sandbox.base import (
     WORKSPACE,
     NetworkMode,
@@ -47,25 +48,6 @@ AGENT_UID = 1000
 #: How long a command's output may keep flowing after its main process exited (background jobs that
 #: hold the pipe open would otherwise keep the call waiting until the timeout).
 _DRAIN_GRACE_S = 0.5
-
-
-def docker_client(timeout: int = 60) -> Any:
-    """A Docker client that answered a ping.
-
-    Raises:
-        BackendUnavailableError: no engine answers.
-    """
-    try:
-        import docker
-
-        client = docker.from_env(timeout=timeout)
-        client.ping()
-    except Exception as exc:
-        raise BackendUnavailableError(
-            f"no Docker engine answers ({type(exc).__name__})",
-            hint="start dockerd (scripts/ensure-docker) or use --backend local",
-        ) from exc
-    return client
 
 
 @sandbox("docker")
@@ -373,7 +355,9 @@ class DockerSandbox(CommandSandbox):
                 return
             except Exception:
                 time.sleep(0.1 * (attempt + 1))  # the daemon is busy; back off and look again
-        raise SandboxError(f"sandbox {self._container_id[:12]} stays paused after killing a timed-out command")
+        raise SandboxError(
+            f"sandbox {self._container_id[:12]} stays paused after killing a timed-out command"
+        )
 
     def _kill_exec(self, exec_id: str, marker: str, user: str | None) -> None:
         """Kill every process of one exec: its tree, its session, and anything carrying its marker."""

@@ -86,7 +86,7 @@ def default_backend() -> str:
     if chosen:
         return chosen
     try:
-        from gym_core.sandbox.docker_backend import docker_client
+        from gym_core.images.engine import docker_client
 
         docker_client(timeout=5).close()
     except BackendUnavailableError:
