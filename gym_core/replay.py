@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from gym_core.env.research_env import ResearchEnv
 from gym_core.store import TraceStore
-from gym_core.tasks.discovery import find_task
-from gym_core.tasks.loader import Task, load_task
+from gym_core.tasks.discovery import find_recorded_task
+from gym_core.tasks.loader import Task
 
 #: Outputs at least this alike (0-1) count as the same.
 SIMILAR = 0.9
@@ -70,8 +69,7 @@ def _similarity(a: str, b: str) -> float:
 
 def _task(store: TraceStore, run_id: str) -> tuple[Task, bool]:
     run = store.get_run(run_id)
-    root = run.config.get("task_root")
-    task = load_task(Path(root)) if root and Path(root).is_dir() else find_task(run.task_id)
+    task = find_recorded_task(run.task_id, run.config.get("task_root"))
     return task, task.checksum != run.task_checksum
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from gym_core.errors import NotFoundError
+from gym_core.errors import NotFoundError, RgymError
 from gym_core.scoring.consistency import diff_workspaces
 from gym_core.scoring.run_data import Attempt, EvalPoint, RunData
 from gym_core.store import TraceStore
 from gym_core.store.records import EpisodePublic, RunPublic
 from gym_core.tasks.checksum import IGNORED_NAMES
-from gym_core.tasks.discovery import find_task
-from gym_core.tasks.loader import Task, load_task
+from gym_core.tasks.discovery import find_recorded_task
+from gym_core.tasks.loader import Task
 
 MAX_DIFF_FILE_BYTES = 256 * 1024
 
@@ -44,13 +44,10 @@ def _text_files(root: Path, skip: set[str]) -> dict[str, str]:
 
 
 def _task_for(run: RunPublic) -> Task | None:
-    root = run.config.get("task_root")
     try:
-        if root and Path(root).is_dir():
-            return load_task(Path(root))
-        return find_task(run.task_id)
-    except Exception:
-        return None
+        return find_recorded_task(run.task_id, run.config.get("task_root"))
+    except RgymError:
+        return None  # the run stores its scoring constants; diffs are skipped without the task
 
 
 def _latest_per_index(episodes: list[EpisodePublic]) -> list[EpisodePublic]:

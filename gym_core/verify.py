@@ -21,9 +21,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from gym_core.env.research_env import budget_limits
 from gym_core.grading.grader import Grader, GradeResult
+from gym_core.images import image_for
 from gym_core.sandbox.base import Limits, NetworkMode, SandboxConfig
-from gym_core.settings import get_settings
 from gym_core.tasks.loader import Task
 
 
@@ -48,32 +49,17 @@ class VerifyReport:
         return all(c.ok for c in self.checks)
 
 
-def _image(task: Task, backend: str) -> str:
-    if backend == "docker":
-        from gym_core.images import ensure_task_image
-
-        return ensure_task_image(task)
-    return get_settings().base_image
-
-
 def _limits(task: Task) -> Limits:
-    b = task.spec.budget
-    return Limits(
-        cpus=b.cpus,
-        memory_mb=b.memory_mb,
-        pids=b.pids,
-        disk_mb=b.disk_mb,
-        gpus=b.gpus,
-        network=NetworkMode.NONE,
-        wall_time_s=b.command_timeout_s + 300,
-    )
+    # Verification runs offline whatever the task allows, and lives as long as one command can.
+    budget = task.spec.budget
+    return budget_limits(budget, wall_time_s=budget.command_timeout_s + 300, network=NetworkMode.NONE)
 
 
 def run_and_grade(task: Task, backend: str, *, with_reference: bool) -> tuple[GradeResult, str]:
     """Run the baseline command in a fresh sandbox (over reference/ when asked) and grade the result."""
     from gym_core.sandbox import create_sandbox
 
-    image = _image(task, backend)
+    image = image_for(task, backend)
     with tempfile.TemporaryDirectory(prefix="rgym-verify-") as tmp:
         workspace = Path(tmp) / "workspace"
         shutil.copytree(task.workspace_dir, workspace, symlinks=False)
@@ -196,7 +182,7 @@ def check_hidden(task: Task, backend: str) -> Check:
                 }
             )
     config = SandboxConfig(
-        image=_image(task, backend),
+        image=image_for(task, backend),
         workspace_src=task.workspace_dir,
         limits=_limits(task),
         role="verify",
@@ -226,7 +212,7 @@ def check_hidden(task: Task, backend: str) -> Check:
 
 
 def check_grader_rejects(task: Task, backend: str) -> Check:
-    image = _image(task, backend)
+    image = image_for(task, backend)
     grader = Grader(task, backend=backend, image=image)
     problems = []
     for label, content in (("empty", b""), ("malformed", b"this is not a submission\n\x00\xff garbage\n")):
@@ -253,7 +239,7 @@ def verify_task(
     """Run the four checks and print a table of them."""
     from gym_core.sandbox import default_backend
 
-    backend = backend or get_settings().backend or default_backend()
+    backend = backend or default_backend()  # default_backend honours RGYM_BACKEND
     console = console or Console()
     report = VerifyReport(task.id)
     steps: tuple[tuple[str, Callable[[], Check]], ...] = (

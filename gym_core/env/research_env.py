@@ -80,15 +80,16 @@ class _Episode:
     rng: random.Random = field(default_factory=random.Random)
 
 
-def _limits(budget: Budget) -> Limits:
+def budget_limits(budget: Budget, *, wall_time_s: float, network: NetworkMode | None = None) -> Limits:
+    """The sandbox limits a task budget asks for, with the sandbox's own lifetime (and network) given."""
     return Limits(
         cpus=budget.cpus,
         memory_mb=budget.memory_mb,
         pids=budget.pids,
         disk_mb=budget.disk_mb,
         gpus=budget.gpus,
-        network=NetworkMode(budget.network.value),
-        wall_time_s=budget.wall_time_s + SANDBOX_GRACE_S,
+        network=network or NetworkMode(budget.network.value),
+        wall_time_s=wall_time_s,
     )
 
 
@@ -136,7 +137,7 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
         from gym_core.sandbox import default_backend
         from gym_core.sandbox.registry import sandbox_class
 
-        self.backend = backend or get_settings().backend or default_backend()
+        self.backend = backend or default_backend()  # default_backend honours RGYM_BACKEND
         sandbox_class(self.backend)  # an unknown backend fails here, before any run is recorded
         self.render_mode = render_mode
         self.action_space = action_space()
@@ -213,12 +214,9 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
 
     def _ensure_image(self) -> str:
         if self._image is None:
-            if self.backend == "docker":
-                from gym_core.images import ensure_task_image
+            from gym_core.images import image_for
 
-                self._image = ensure_task_image(self.task)
-            else:
-                self._image = get_settings().base_image
+            self._image = image_for(self.task, self.backend)
         return self._image
 
     def _ensure_run(self) -> str | None:
@@ -540,7 +538,7 @@ class ResearchEnv(gym.Env[dict[str, Any], str]):
         config = SandboxConfig(
             image=self._ensure_image(),
             workspace_src=self.task.workspace_dir,
-            limits=_limits(self.budget),
+            limits=budget_limits(self.budget, wall_time_s=self.budget.wall_time_s + SANDBOX_GRACE_S),
             labels=self._sandbox_labels(),
             output_cap_bytes=get_settings().output_cap_bytes,
             role="agent",

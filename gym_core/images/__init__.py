@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from gym_core.images.base import ensure_base_image, prepare_base_image
 from gym_core.images.docker_build import ImageResult, ProgressFn
-from gym_core.images.task_image import ensure_task_image, prepare_task_image
+from gym_core.images.task_image import ensure_task_image, image_for, prepare_task_image
 
 __all__ = [
     "ImageResult",
     "ProgressFn",
     "ensure_base_image",
     "ensure_task_image",
+    "image_for",
     "prepare_base_image",
     "prepare_task_image",
 ]

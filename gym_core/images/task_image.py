@@ -23,6 +23,7 @@ from gym_core.images.docker_build import ImageResult, ProgressFn, no_progress, s
 from gym_core.images.engine import docker_client
 from gym_core.images.lock import image_lock
 from gym_core.images.wheelhouse import ensure_wheels, has_requirements, requirement_files
+from gym_core.settings import get_settings
 from gym_core.tasks.loader import Task, display_path
 
 LABEL_TASK = "rgym.task"
@@ -200,3 +201,11 @@ def _check_user_dockerfile(path: Path) -> None:
         "to extend the task's rgym image",
         hint="see containers/base/README.md",
     )
+
+
+def image_for(task: Task, backend: str) -> str:
+    """The image a sandbox of ``task`` runs on: the task image on Docker (built when needed); the base
+    image's tag elsewhere (the local backend ignores images)."""
+    if backend == "docker":
+        return ensure_task_image(task)
+    return get_settings().base_image

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -26,8 +25,8 @@ from gym_core.reporting import scoring_constants
 from gym_core.runner.attempt import AttemptResult, StepProgress, run_attempt
 from gym_core.runner.progress import RunProgress
 from gym_core.store import TraceStore
-from gym_core.tasks.discovery import find_task
-from gym_core.tasks.loader import Task, load_task
+from gym_core.tasks.discovery import find_recorded_task, find_task
+from gym_core.tasks.loader import Task
 
 EXECUTORS = ("local", "ray")
 
@@ -199,8 +198,7 @@ class Runner:
     def _task_of(self, run_id: str) -> Task:
         """The run's task, refusing one whose folder changed since the run started."""
         run = self.store.get_run(run_id)
-        root = run.config.get("task_root")
-        task = load_task(Path(root)) if root and Path(root).is_dir() else find_task(run.task_id)
+        task = find_recorded_task(run.task_id, run.config.get("task_root"))
         if task.checksum != run.task_checksum:
             raise RunError(
                 f"task {task.id} changed since run {run_id} started (checksum {task.checksum[:12]} != "

@@ -59,3 +59,13 @@ def find_task(task_id: str, search_path: list[Path] | None = None) -> Task:
     close = difflib.get_close_matches(task_id, list(found.tasks), n=3)
     hint = f"Did you mean {' or '.join(close)}?" if close else "run `rgym tasks list` to see the tasks"
     raise TaskNotFoundError(f"no task {task_id!r} along RGYM_TASKS_PATH", hint=hint)
+
+
+def find_recorded_task(task_id: str, task_root: str | None) -> Task:
+    """The task a recorded run used: its folder when it is still there, else the id along the path.
+
+    Callers compare ``checksum`` with the recorded one to tell whether the task changed since.
+    """
+    if task_root and Path(task_root).is_dir():
+        return load_task(Path(task_root))
+    return find_task(task_id)
