@@ -20,56 +20,15 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from gym_core.actions import SUBMIT, ActionDict
+
 if TYPE_CHECKING:
     from gym_core.tasks.loader import Task
 
-#: An action as SPEC.md section 3 defines it, e.g. ``{"tool": "bash", "command": "ls"}``.
-Action = dict[str, Any]
-#: An observation as SPEC.md section 3 defines it (output, exit_code, time_left_s, steps_left, ...).
+#: An action as an agent returns it, e.g. ``{"tool": "bash", "command": "ls"}`` (see :mod:`gym_core.actions`).
+Action = ActionDict
+#: An observation (output, exit_code, time_left_s, steps_left, evals_left, score, normalized_score, task).
 Observation = dict[str, Any]
-
-#: Every tool an action may name, with its required and optional fields and their types.
-TOOL_FIELDS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
-    "bash": {"command": (str, True), "timeout_s": ((int, float), False)},
-    "write_file": {"path": (str, True), "content": (str, True)},
-    "read_file": {"path": (str, True)},
-    "validate": {},
-    "submit": {},
-}
-TOOLS: tuple[str, ...] = tuple(TOOL_FIELDS)
-
-SUBMIT: Action = {"tool": "submit"}
-
-
-def action_problem(action: Any) -> str | None:
-    """Why ``action`` is not a well-formed action, or None when it is.
-
-    Used to check script files at load time and an LLM's tool calls before they reach the environment,
-    so a typo is reported where it was made rather than as an error observation later.
-    """
-    if not isinstance(action, dict):
-        return f"must be a JSON object, not {type(action).__name__}"
-    tool = action.get("tool")
-    if tool is None:
-        return f'needs a "tool" field (one of {", ".join(TOOLS)})'
-    if tool not in TOOL_FIELDS:
-        return f"unknown tool {tool!r} (known tools: {', '.join(TOOLS)})"
-    fields = TOOL_FIELDS[tool]
-    for name, (kind, required) in fields.items():
-        if name not in action:
-            if required:
-                return f"tool {tool!r} needs a {name!r} field"
-            continue
-        value = action[name]
-        # bool is an int subclass; a timeout of True is a mistake, not a number.
-        if not isinstance(value, kind) or isinstance(value, bool):
-            expected = "a string" if kind is str else "a number"
-            return f"field {name!r} of tool {tool!r} must be {expected}"
-    unknown = sorted(set(action) - set(fields) - {"tool"})
-    if unknown:
-        allowed = ", ".join(fields) or "no other fields"
-        return f"tool {tool!r} does not take {', '.join(map(repr, unknown))} (it takes: {allowed})"
-    return None
 
 
 @dataclass(frozen=True)
@@ -152,6 +111,11 @@ class BaseAgent:
     """
 
     name: str = "agent"
+    """Labels the agent's runs (``rgym runs``, reports, ``rgym compare --history``); set your own."""
+    tolerant_actions: bool = False
+    """False: returning something that is not an action at all (not a dict or string, e.g. None from a
+    missing return) crashes the attempt at once, showing the value. True: it is sent to the environment and
+    comes back as an error observation, as a malformed dict or string always does."""
 
     def __init__(self) -> None:
         self.task: TaskInfo | None = None

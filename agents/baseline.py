@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.base import Observation, Plan, PlanAgent, TaskInfo
+from rgym_agents.base import Observation, Plan, PlanAgent, TaskInfo
 
 
 class BaselineAgent(PlanAgent):

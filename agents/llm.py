@@ -23,8 +23,9 @@ from typing import Any, cast
 
 import openai
 
-from agents.base import SUBMIT, Action, BaseAgent, Observation, TaskInfo, action_problem
+from gym_core.actions import SUBMIT, action_problem, openai_tools, tool_names_text, tools_text
 from gym_core.errors import AgentError
+from rgym_agents.base import Action, BaseAgent, Observation, TaskInfo
 
 BASE_URL_ENV = "OPENAI_BASE_URL"
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -59,8 +60,8 @@ PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
 _SNAPSHOT_SUFFIX = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{4})?")
 
 NUDGE = (
-    "You did not call a tool. Reply with exactly one tool call: bash, write_file, read_file, validate or "
-    "submit. When your solution is ready, call validate to check it, then submit."
+    f"You did not call a tool. Reply with exactly one tool call: {tool_names_text()}. "
+    "When your solution is ready, call validate to check it, then submit."
 )
 
 SYSTEM_PROMPT = """\
@@ -69,9 +70,8 @@ Your goal: improve on the baseline of the task below, as measured by its grader.
 
 How the environment works:
 - Your files live in /workspace (the current directory). Starter code and public data are there.
-- You act only through the tools: bash (run a shell command; cwd and exported variables persist),
-  write_file and read_file (paths relative to /workspace), validate (grade the current workspace;
-  it reports the score and uses one evaluation), submit (grade the workspace and end the episode).
+- You act only through these tools (paths are relative to /workspace):
+{tools}
 - There is no network access. The hidden test data and the grader are not in the sandbox.
 - The grader reads these files from /workspace: {submission}.
 - The metric is {metric} and it should be {direction}d. The baseline (`{baseline_command}`) scores {baseline_score}.
@@ -128,55 +128,6 @@ def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     if not value >= minimum:
         raise AgentError(f"{name}={raw!r} must be >= {minimum:g}")
     return value
-
-
-def tool_schemas() -> list[dict[str, Any]]:
-    """The environment's five actions as OpenAI function tools."""
-
-    def tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-        return {
-            "type": "function",
-            "function": {
-                "name": name,
-                "description": description,
-                "parameters": {
-                    "type": "object",
-                    "properties": properties,
-                    "required": required,
-                    "additionalProperties": False,
-                },
-            },
-        }
-
-    text = {"type": "string"}
-    return [
-        tool(
-            "bash",
-            "Run a shell command in /workspace. cwd and exported variables persist between calls.",
-            {
-                "command": {**text, "description": "The command."},
-                "timeout_s": {"type": "number", "description": "Seconds before it is killed (optional)."},
-            },
-            ["command"],
-        ),
-        tool(
-            "write_file",
-            "Create or overwrite a text file.",
-            {
-                "path": {**text, "description": "Path relative to /workspace."},
-                "content": {**text, "description": "The whole new content."},
-            },
-            ["path", "content"],
-        ),
-        tool(
-            "read_file",
-            "Read a text file.",
-            {"path": {**text, "description": "Path relative to /workspace."}},
-            ["path"],
-        ),
-        tool("validate", "Grade the current workspace and report the score. Uses one evaluation.", {}, []),
-        tool("submit", "Grade the workspace as your final answer and end the episode.", {}, []),
-    ]
 
 
 def clip(text: str, limit: int) -> str:
@@ -292,7 +243,7 @@ class LLMAgent(BaseAgent):
         self.max_observation_chars = min(max_observation_chars, self.max_context_chars // 4)
         self.max_nudges = max_nudges
         self.price = price_for(model)
-        self.tools = tool_schemas()
+        self.tools = openai_tools()
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=api_key or os.environ.get(API_KEY_ENV) or "none",
@@ -367,6 +318,7 @@ class LLMAgent(BaseAgent):
     def _start(self, task: TaskInfo, first: Observation) -> None:
         budget = ", ".join(f"{k}={v}" for k, v in task.budget.items()) or "see the status lines"
         system = SYSTEM_PROMPT.format(
+            tools=tools_text(),
             submission=", ".join(task.submission) or "(see the task)",
             metric=task.metric_name,
             direction=task.direction.removesuffix("e"),

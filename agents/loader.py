@@ -13,14 +13,15 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import itertools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.base import Action, Agent, BaseAgent, Observation, TaskInfo
 from gym_core.errors import AgentError
+from rgym_agents.base import Action, Agent, BaseAgent, Observation, TaskInfo
 
 #: The --agent values, as a user would type them.
 USAGE: dict[str, str] = {
@@ -63,10 +64,10 @@ def agent_factory(spec: str) -> AgentFactory:
         if sep:
             raise AgentError(f"agent '{name}' takes no argument, got '{spec}'", hint=f"use --agent {name}")
         if name == "noop":
-            from agents.noop import NoopAgent
+            from rgym_agents.noop import NoopAgent
 
             return NoopAgent
-        from agents.baseline import BaselineAgent
+        from rgym_agents.baseline import BaselineAgent
 
         return BaselineAgent
     if name == "tuner":
@@ -86,7 +87,7 @@ def load_agent(spec: str) -> Agent:
 
 
 def _tuner_factory(arg: str | None) -> AgentFactory:
-    from agents.tuner import TunerAgent
+    from rgym_agents.tuner import TunerAgent
 
     if arg is None:
         return TunerAgent
@@ -102,7 +103,7 @@ def _tuner_factory(arg: str | None) -> AgentFactory:
 
 
 def _script_factory(arg: str) -> AgentFactory:
-    from agents.script import ScriptAgent, load_script
+    from rgym_agents.script import ScriptAgent, load_script
 
     path = Path(arg).expanduser()
     actions = load_script(path)  # fail now, with the line number, not at the first attempt
@@ -111,27 +112,33 @@ def _script_factory(arg: str) -> AgentFactory:
 
 
 def _llm_factory(model: str) -> AgentFactory:
-    from agents.llm import LLMAgent
+    from rgym_agents.llm import LLMAgent
 
     LLMAgent(model).close()  # checks OPENAI_BASE_URL and the RGYM_LLM_* variables without a request
     return functools.partial(LLMAgent, model)
 
 
+_fresh_loads = itertools.count()
+
+
 def _import_target(target: str, label: str) -> Any:
-    """The module named by ``pkg.mod`` or by ``path/to/file.py``."""
+    """The module named by ``pkg.mod``, or a fresh load of ``path/to/file.py``.
+
+    A file is executed anew on every call (under a new module name), so module-level state of a user's
+    agent file never carries from one attempt into the next.
+    """
     if target.endswith(".py") or "/" in target or "\\" in target:
         path = Path(target).expanduser().resolve()
         if not path.is_file():
             raise AgentError(f"{label}: file not found: {path}")
-        # A stable, unique module name: two user files called agent.py must not collide.
-        module_name = f"rgym_user_agent_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
-        if module_name in sys.modules:
-            return sys.modules[module_name]
+        # Unique per load: two user files called agent.py must not collide, nor two attempts share one.
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+        module_name = f"rgym_user_agent_{digest}_{next(_fresh_loads)}"
         module_spec = importlib.util.spec_from_file_location(module_name, path)
         if module_spec is None or module_spec.loader is None:
             raise AgentError(f"{label}: {path} cannot be imported as Python source")
         module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_name] = module
+        sys.modules[module_name] = module  # dataclasses and pickling look the module up by name
         try:
             module_spec.loader.exec_module(module)
         except BaseException as exc:
@@ -179,7 +186,7 @@ def _resolve_class(target: str, class_name: str, label: str) -> type:
     if not callable(getattr(cls, "act", None)):
         raise AgentError(
             f"{label}: class '{class_name}' has no act() method",
-            hint="subclass agents.BaseAgent and write act(observation) -> action",
+            hint="subclass rgym_agents.BaseAgent and write act(observation) -> action",
         )
     return cls
 
@@ -217,6 +224,7 @@ class _AdaptedAgent(BaseAgent):
         super().__init__()
         self.inner = inner
         self.name = str(getattr(inner, "name", None) or name)
+        self.tolerant_actions = bool(getattr(inner, "tolerant_actions", False))
 
     def reset(self, task: TaskInfo, *, seed: int | None) -> None:
         super().reset(task, seed=seed)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agents.base import SUBMIT, Action, BaseAgent, Observation
+from gym_core.actions import SUBMIT
+from rgym_agents.base import Action, BaseAgent, Observation
 
 
 class NoopAgent(BaseAgent):

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agents.base import Action, Observation, Plan, PlanAgent, TaskInfo, action_problem
+from gym_core.actions import action_problem
 from gym_core.errors import AgentError
+from rgym_agents.base import Action, Observation, Plan, PlanAgent, TaskInfo
 
 
 def load_script(path: Path | str) -> list[Action]:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from agents.base import Observation, Plan, PlanAgent, TaskInfo
+from rgym_agents.base import Observation, Plan, PlanAgent, TaskInfo
 
 KNOBS_FILE = "knobs.json"
 DEFAULT_MAX_TRIALS = 8

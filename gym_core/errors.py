@@ -67,8 +67,20 @@ class TaskSpecError(TaskError):
         return "\n".join(str(p) for p in self.problems)
 
 
+class SuiteError(TaskSpecError):
+    """Raised when a suite file (tasks/suites/<name>.yaml) is missing, invalid, or names a task that does not
+    exist; carries one problem per line."""
+
+
 class TaskNotFoundError(TaskError):
     """Raised when a task id is not found along RGYM_TASKS_PATH."""
+
+
+class ImportSourceError(TaskError):
+    """Raised when a task in another benchmark's format (MLGym, ResearchGym) cannot be imported.
+
+    The message names the source file and the field, e.g. ``configs/tasks/x.yaml: evaluation_paths: ...``.
+    """
 
 
 # --- images and sandboxes --------------------------------------------------------------------------
@@ -110,6 +122,13 @@ class OutputLimitExceededError(SandboxError):
     exit_code = EXIT_BAD_INPUT
 
 
+class ChannelBrokenError(SandboxError):
+    """Raised inside a backend when a sandbox's exec channel ended, stalled or sent a frame out of order.
+
+    Backends catch it: they reopen the channel or fall back to one exec per command, so callers never see it.
+    """
+
+
 # --- environment, grading, agents ------------------------------------------------------------------
 
 
@@ -127,8 +146,17 @@ class GradingError(RgymError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class GraderBroken(GradingError):
+    """Raised when the grader fails on a submission, again on a regrade, and on the task's reference too."""
+
+
 class AgentError(RgymError):
     """Raised when an agent cannot be loaded or configured (bad --agent value, missing file)."""
+
+
+class AgentHostError(RgymError):
+    """Raised when rgym cannot start an agent's own process on this host (no free uid, a full disk, no
+    bubblewrap): the environment's failure, retried like one, never the agent's."""
 
 
 # --- traces and runs -------------------------------------------------------------------------------
@@ -158,10 +186,11 @@ class RunError(RgymError):
     exit_code = EXIT_CHECK_FAILED
 
 
-class VerificationError(RgymError):
-    """Raised when `rgym tasks verify` finds a check that fails."""
+class ClusterError(RunError):
+    """Raised when the Ray cluster of ``--executor ray`` cannot run a run's attempts: it does not answer, no
+    node is large enough, or a node lacks the task folder or the trace store."""
 
-    exit_code = EXIT_CHECK_FAILED
+    exit_code = EXIT_BAD_INPUT
 
 
 class SandboxIsADirectoryError(SandboxError, IsADirectoryError):

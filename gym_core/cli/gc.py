@@ -31,6 +31,8 @@ def gc(
         ("container", report.containers),
         ("mount", report.mounts),
         ("cgroup", report.cgroups),
+        ("sandbox uid", report.uids),
+        ("network", report.networks),
         ("scratch folder", report.scratch_dirs),
     ):
         for item in items:

@@ -19,8 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from gym_core.cli.consoles import make_console
-from gym_core.cli.options import StoreOption
-from gym_core.errors import ConfigError
+from gym_core.cli.options import StoreOption, WeakIsolationOption, note_store, suite_run_or_none
+from gym_core.errors import ConfigError, NotFoundError
+from gym_core.outcomes import EpisodeStatus, RunStatus
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy and Alembic: import it when a command needs it
     from gym_core.store import EpisodePublic, EvaluationPublic, StepPublic, TraceStore
@@ -33,12 +34,12 @@ PREVIEW_LINES = 12
 EXPORT_FORMATS = ("jsonl",)
 
 _STATUS_STYLE = {
-    "running": "yellow",
-    "submitted": "green",
-    "truncated": "cyan",
-    "crashed": "red",
-    "interrupted": "magenta",
-    "completed": "green",
+    EpisodeStatus.RUNNING: "yellow",
+    EpisodeStatus.SUBMITTED: "green",
+    EpisodeStatus.TRUNCATED: "cyan",
+    EpisodeStatus.CRASHED: "red",
+    EpisodeStatus.INTERRUPTED: "magenta",
+    RunStatus.COMPLETED: "green",
     "failed": "red",
 }
 
@@ -106,6 +107,26 @@ def _preview(text: str, max_lines: int | None) -> str:
     return "\n".join([*lines[:head], marker, *lines[-tail:]])
 
 
+def _refusal_lines(flags: dict[str, Any]) -> list[Text]:
+    """The requests the sandbox's network refused in a step (a task's blocked_urls), for evaluators."""
+    refusals = flags.get("blocked_requests") or []
+    lines = []
+    for r in refusals[:20]:
+        if not isinstance(r, dict):
+            continue
+        pattern = f", pattern {r['pattern']}" if r.get("pattern") else ""
+        lines.append(
+            Text(
+                f"network refused: {r.get('method')} {r.get('target')} ({r.get('reason')}{pattern})",
+                style="bold yellow",
+            )
+        )
+    more = int(flags.get("blocked_requests_count") or len(refusals)) - len(lines)
+    if lines and more > 0:
+        lines.append(Text(f"network refused {more} more requests", style="bold yellow"))
+    return lines
+
+
 def _step_panel(
     step: StepPublic, evaluations: list[EvaluationPublic], output: str, max_lines: int | None
 ) -> Panel:
@@ -127,11 +148,13 @@ def _step_panel(
     ]
     if output.strip():
         parts.append(Text(_preview(output, max_lines)))
+    parts.extend(_refusal_lines(step.flags))
     for ev in evaluations:
         verdict = "valid" if ev.valid else "INVALID"
         parts.append(
             Text(
-                f"{ev.kind}: raw {_num(ev.raw_score)}  normalized {_num(ev.normalized_score)}  ({verdict})",
+                f"{ev.kind}: raw {_num(ev.raw_score)}  normalized {_num(ev.normalized_score)}  ({verdict})"
+                + ("  [snapshot truncated]" if ev.snapshot_truncated else ""),
                 style="bold green" if ev.valid else "bold red",
             )
         )
@@ -151,8 +174,8 @@ def _episode_header(store: TraceStore, episode: EpisodePublic) -> Table:
     table.add_row("status", _status(episode.status))
     table.add_row(
         "score",
-        f"final {_num(episode.final_raw)} (normalized {_num(episode.final_normalized)})  "
-        f"best {_num(episode.best_raw)} (normalized {_num(episode.best_normalized)})",
+        f"final (private) {_num(episode.final_raw)} (normalized {_num(episode.final_normalized)})  "
+        f"best validate (public) {_num(episode.best_raw)} (normalized {_num(episode.best_normalized)})",
     )
     table.add_row(
         "steps", f"{episode.n_steps}  evaluations {episode.n_evals}  wall {_duration(episode.wall_time_s)}"
@@ -163,6 +186,21 @@ def _episode_header(store: TraceStore, episode: EpisodePublic) -> Table:
         )
     return table
 
+
+# Full ids stay whole: they are what `rgym replay` takes.
+_EPISODE_COLUMNS: list[tuple[str, JustifyMethod, int | None]] = [
+    ("#", "right", None),
+    ("episode", "left", 26),
+    ("seed", "right", None),
+    ("status", "left", 11),
+    ("final raw (private)", "right", None),
+    ("final norm (private)", "right", None),
+    ("best validate (public)", "right", None),
+    ("steps", "right", None),
+    ("evals", "right", None),
+    ("wall", "right", None),
+    ("failure", "left", None),
+]
 
 # --- commands -------------------------------------------------------------------------------------
 
@@ -178,26 +216,62 @@ def episodes(
     with open_store(store) as trace_store:
         run = trace_store.get_run(trace_store.resolve_run_id(run_id))
         rows = trace_store.list_episodes(run.id)
-    table = Table(
-        title=f"run {run.id}: {run.task_id} v{run.task_version}, agent {run.agent}, k={run.k} ({run.status})",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    # Full ids stay whole: they are what `rgym replay` takes.
-    columns: list[tuple[str, JustifyMethod, int | None]] = [
-        ("#", "right", None),
-        ("episode", "left", 26),
-        ("seed", "right", None),
-        ("status", "left", 11),
-        ("final raw", "right", None),
-        ("final norm", "right", None),
-        ("best norm", "right", None),
-        ("steps", "right", None),
-        ("evals", "right", None),
-        ("wall", "right", None),
-        ("failure", "left", None),
-    ]
-    for name, justify, width in columns:
+        note_store(trace_store, err_console)
+    from gym_core.report.layout import LONG_TABLE_ROWS, is_narrow, long_table, records
+
+    title = f"run {run.id}: {run.task_id} v{run.task_version}, agent {run.agent}, k={run.k} ({run.status})"
+    if is_narrow(console):
+        console.print(Text(title, style="italic"))
+        console.print(
+            records(
+                [
+                    [
+                        ("#", str(ep.index)),
+                        ("seed", "-" if ep.seed is None else str(ep.seed)),
+                        ("final raw (private)", _num(ep.final_raw)),
+                        ("final norm (private)", _num(ep.final_normalized)),
+                        ("best validate (public)", _num(ep.best_normalized)),
+                        ("steps", str(ep.n_steps)),
+                        ("evals", str(ep.n_evals)),
+                        ("wall", _duration(ep.wall_time_s)),
+                        *([("failure", ep.failure_kind)] if ep.failure_kind else []),
+                    ]
+                    for ep in rows
+                ],
+                heads=[f"{ep.id}  {ep.status}" for ep in rows],
+                styles=[_STATUS_STYLE.get(ep.status, "") for ep in rows],
+            )
+        )
+        if not rows:
+            console.print("no episodes recorded yet", style="dim")
+        return
+    if len(rows) >= LONG_TABLE_ROWS:
+        text = long_table(
+            title,
+            [(name, "left" if justify == "left" else "right") for name, justify, _ in _EPISODE_COLUMNS],
+            [
+                [
+                    (str(ep.index), ""),
+                    (ep.id, "cyan"),
+                    ("-" if ep.seed is None else str(ep.seed), ""),
+                    (ep.status, _STATUS_STYLE.get(ep.status, "")),
+                    (_num(ep.final_raw), ""),
+                    (_num(ep.final_normalized), ""),
+                    (_num(ep.best_normalized), ""),
+                    (str(ep.n_steps), ""),
+                    (str(ep.n_evals), ""),
+                    (_duration(ep.wall_time_s), ""),
+                    (ep.failure_kind or "", ""),
+                ]
+                for ep in rows
+            ],
+            console.width,
+        )
+        if text is not None:
+            console.print(text, soft_wrap=True)
+            return
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for name, justify, width in _EPISODE_COLUMNS:
         table.add_column(name, justify=justify, min_width=width, no_wrap=width is not None)
     for ep in rows:
         table.add_row(
@@ -230,6 +304,7 @@ def replay(
         ),
     ] = False,
     store: StoreOption = None,
+    allow_weak_isolation: WeakIsolationOption = False,
 ) -> None:
     """Show an episode's trace step by step: action, output, exit code, timing, flags, scores."""
     from gym_core.store import open_store
@@ -262,12 +337,13 @@ def replay(
 
 
 def export(
-    run_id: Annotated[str, typer.Argument(help="Run id (any unique prefix).")],
+    run_id: Annotated[str, typer.Argument(help="Run id or suite run id (any unique prefix).")],
     fmt: Annotated[str, typer.Option("--format", help="Output format: jsonl.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Every run/episode/step/evaluation of a run, one JSON object a line."""
+    """Every run/episode/step/evaluation of a run, one JSON object a line; of a suite run, the suite run's
+    record, then every record of each of its runs."""
     if fmt not in EXPORT_FORMATS:
         raise ConfigError(
             f"--format {fmt!r} is not supported", hint=f"use one of: {', '.join(EXPORT_FORMATS)}"
@@ -275,8 +351,16 @@ def export(
     from gym_core.store import open_store
 
     with open_store(store) as trace_store:
-        resolved = trace_store.resolve_run_id(run_id)
-        records = trace_store.export_run(resolved)
+        try:
+            resolved = trace_store.resolve_run_id(run_id)
+            records = trace_store.export_run(resolved)
+            what = "run"
+        except NotFoundError:
+            suite_run = suite_run_or_none(trace_store, run_id)
+            if suite_run is None:
+                raise
+            resolved, records, what = suite_run, trace_store.export_suite_run(suite_run), "suite run"
+        note_store(trace_store, err_console)
         if out is None:
             _write_jsonl(records, sys.stdout)
             sys.stdout.flush()
@@ -290,7 +374,7 @@ def export(
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise ConfigError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    err_console.print(f"wrote {count} records of run {resolved} to {out}")
+    err_console.print(f"wrote {count} records of {what} {resolved} to {out}")
 
 
 def _write_jsonl(records: Iterable[dict[str, Any]], stream: TextIO) -> int:

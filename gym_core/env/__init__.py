@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gym_core.env.actions import Action, parse_action
+from gym_core.actions import Action, parse_action
 from gym_core.env.perturbations import Perturbations
 from gym_core.env.research_env import ResearchEnv
 

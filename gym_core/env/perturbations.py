@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from gym_core.errors import ConfigError
@@ -69,6 +69,14 @@ class Perturbations:
     def active(self) -> bool:
         """True when anything differs from a clean run."""
         return self != Perturbations()
+
+    def without_budget_scale(self) -> Perturbations:
+        """The same perturbations for a budget that already includes ``budget_scale``.
+
+        A run records the budget its attempts get, scaled; an environment re-created from that record (the
+        runner's attempts, ``rgym resume``, ``rgym replay --execute``) must not scale it a second time.
+        """
+        return replace(self, budget_scale=1.0)
 
     def as_dict(self) -> dict[str, str]:
         """Only the keys that differ from a clean run, as strings (for the trace store)."""

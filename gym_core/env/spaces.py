@@ -99,7 +99,7 @@ def action_space() -> spaces.Space[Any]:
 
 
 def observation_space() -> spaces.Dict:
-    """The observation dict of SPEC.md section 3."""
+    """The observation dict (docs/api.md, "Observations")."""
     return spaces.Dict(
         {
             "output": UnicodeText(max_length=MAX_TEXT, min_length=0),

@@ -152,7 +152,9 @@ def _build_by_debootstrap(client: docker.DockerClient, tag: str, report: Progres
             hint="run `sudo rgym images build`, or set RGYM_BASE_BOOTSTRAP=pull where a registry answers",
         )
     if not BOOTSTRAP_SCRIPT.is_file():
-        raise ImageError(f"{BOOTSTRAP_SCRIPT} not found", hint="building the base image needs an rgym checkout")
+        raise ImageError(
+            f"{BOOTSTRAP_SCRIPT} not found", hint="building the base image needs an rgym checkout"
+        )
     mirror = debian_mirror()
     report(f"bootstrapping {tag} from {mirror} (a few minutes)")
     log_path = build_log_path(tag)
@@ -160,9 +162,17 @@ def _build_by_debootstrap(client: docker.DockerClient, tag: str, report: Progres
     recent: deque[str] = deque(maxlen=40)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     command = ["bash", str(BOOTSTRAP_SCRIPT), "--tag", tag, "--mirror", mirror]
-    with log_path.open("w", encoding="utf-8") as log, subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env
-    ) as proc:
+    with (
+        log_path.open("w", encoding="utf-8") as log,
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        ) as proc,
+    ):
         assert proc.stdout is not None
         try:
             for raw in proc.stdout:
@@ -182,5 +192,7 @@ def _build_by_debootstrap(client: docker.DockerClient, tag: str, report: Progres
         raise ImageError(f"bootstrapping {tag} failed: {reason}", hint=f"full log: {log_path}")
     image_id = _image_id(client, tag)
     if image_id is None:
-        raise ImageError(f"bootstrapping {tag} finished but the engine has no such image", hint=f"log: {log_path}")
+        raise ImageError(
+            f"bootstrapping {tag} finished but the engine has no such image", hint=f"log: {log_path}"
+        )
     return image_id

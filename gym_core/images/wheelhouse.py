@@ -115,7 +115,9 @@ def ensure_wheels(
         _pip_download(requirements, staging, python_version, platforms, wheel_arch(machine), report)
         files = sorted(p.name for p in staging.iterdir() if p.is_file())
         (staging / MARKER).write_text(
-            json.dumps({"requirements": str(requirements), "python": python_version, "files": files}, indent=1)
+            json.dumps(
+                {"requirements": str(requirements), "python": python_version, "files": files}, indent=1
+            )
         )
         try:
             os.rename(staging, target)
@@ -149,7 +151,12 @@ def _pip_download(
         command += ["--platform", tag]
     report(f"downloading wheels for {requirements}")
     proc = subprocess.run(
-        command, cwd=requirements.parent, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+        command,
+        cwd=requirements.parent,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
     for line in proc.stdout.splitlines():
         if line.strip():

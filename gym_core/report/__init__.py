@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from gym_core.errors import ConfigError
-from gym_core.report.entries import ReportEntry, build_entries
-from gym_core.report.html import render_html
-from gym_core.report.json_format import render_json
-from gym_core.report.markdown import render_markdown
-from gym_core.report.table import print_table, render_table
-from gym_core.scoring.run_data import RunData
 
-_RENDERERS: dict[str, Callable[[Sequence[ReportEntry]], str]] = {
-    "table": render_table,
-    "json": render_json,
-    "md": render_markdown,
-    "html": render_html,
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gym_core.report.entries import ReportEntry
+    from gym_core.scoring.run_data import RunData
+
+#: Format -> the module and function that render it. Each is imported when used: the HTML report's
+#: plots need matplotlib, which the terminal table (and ``rgym episodes``, which uses this package's
+#: layout helpers) should not pay for.
+_RENDERERS: dict[str, tuple[str, str]] = {
+    "table": ("gym_core.report.table", "render_table"),
+    "json": ("gym_core.report.json_format", "render_json"),
+    "md": ("gym_core.report.markdown", "render_markdown"),
+    "html": ("gym_core.report.html", "render_html"),
 }
 
 FORMATS = tuple(_RENDERERS)
 """Every report format, as accepted by ``--format``."""
+
+
+def _renderer(fmt: str) -> Callable[[Sequence[ReportEntry]], str] | None:
+    where = _RENDERERS.get(fmt)
+    if where is None:
+        return None
+    render: Callable[[Sequence[ReportEntry]], str] = getattr(importlib.import_module(where[0]), where[1])
+    return render
+
+
+def build_entries(runs: Sequence[RunData]) -> list[ReportEntry]:
+    """See :func:`gym_core.report.entries.build_entries`."""
+    from gym_core.report.entries import build_entries as build
+
+    return build(runs)
 
 
 def render_report(runs: Sequence[RunData], fmt: str) -> str:
@@ -36,7 +54,7 @@ def render_report(runs: Sequence[RunData], fmt: str) -> str:
     Raises:
         ConfigError: for an unknown format, no runs, or a run given twice.
     """
-    renderer = _RENDERERS.get(fmt)
+    renderer = _renderer(fmt)
     if renderer is None:
         raise ConfigError(f"unknown report format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
     return renderer(build_entries(runs))
@@ -44,7 +62,17 @@ def render_report(runs: Sequence[RunData], fmt: str) -> str:
 
 def print_report(runs: Sequence[RunData], console: Console) -> None:
     """Print the table report on ``console``, in colour when it is a terminal."""
+    from gym_core.report.table import print_table
+
     print_table(build_entries(runs), console)
+
+
+def __getattr__(name: str) -> object:
+    if name == "ReportEntry":  # kept importable from here, loaded on first use
+        from gym_core.report.entries import ReportEntry
+
+        return ReportEntry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["FORMATS", "ReportEntry", "build_entries", "print_report", "render_report"]

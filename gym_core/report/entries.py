@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,8 +66,3 @@ def build_entries(runs: Sequence[RunData]) -> list[ReportEntry]:
             )
         )
     return entries
-
-
-def is_missing(value: float) -> bool:
-    """True for NaN, the marker of a metric that could not be estimated."""
-    return math.isnan(value)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from gym_core.report.entries import ReportEntry
-from gym_core.scoring.metrics import RunMetrics
+from gym_core.scoring.metrics import HarnessReliability, RunMetrics
+from gym_core.scoring.run_data import RunData
 
 NA = "n/a"
 
@@ -16,16 +17,29 @@ FLICKER_MEANING = (
 )
 
 
+def scale_text(run: RunData, ge: str = ">=") -> str:
+    """What the scores of a run mean: normalized (baseline 0, reference 1), or raw for a task without one."""
+    head = f"{run.metric_name} ({run.direction}): baseline {run.baseline_raw:g}"
+    if run.self_reported:
+        head = f"self-reported grading: not tamper-proof. {head}"
+    if run.reference_raw is None:
+        return (
+            f"{head}; no reference: scores are raw {run.metric_name}, success = beating the baseline "
+            f"({'above' if run.direction == 'maximize' else 'below'} {run.baseline_raw:g})"
+        )
+    return f"{head} = 0, reference {run.reference_raw:g} = 1; success at normalized {ge} {run.success_threshold:g}"
+
+
 def metric_label(name: str, k: int) -> str:
     """The label of a metric in a report, with K filled in (``pass@5``, ``worst of 5``)."""
     labels = {
-        "best_of_k": f"best of {k}",
+        "best_of_k": f"best of {k} (final, private)",
         "pass_at_k": f"pass@{k}",
-        "best_attempt": "best validate",
+        "best_attempt": "best validate (public)",
         "pass_hat_k": f"pass^{k}",
         "mean": "mean [95% CI]",
         "std": "std",
-        "worst_of_k": f"worst of {k}",
+        "worst_of_k": f"worst of {k} (final, private)",
         "regression_rate": "regression rate",
         "method_consistency": "method consistency",
         "budget_used": "budget used (median)",
@@ -106,11 +120,39 @@ def failures_text(metrics: RunMetrics) -> str:
 
 
 def counts_text(metrics: RunMetrics) -> str:
-    """``n = 5 of K = 5 finished, c = 2 succeeded`` plus pending attempts if any."""
+    """``n = 5 of K = 5 finished, c = 2 succeeded`` plus pending and excluded attempts if any."""
     text = f"n = {metrics.n} of K = {metrics.k} finished, c = {metrics.c} succeeded"
     if metrics.n_pending:
         text += f", {metrics.n_pending} pending (interrupted or running)"
+    if metrics.n_excluded:
+        text += f", {metrics.n_excluded} excluded (environment failures, not the agent's)"
     return text
+
+
+def harness_text(metrics: RunMetrics) -> str:
+    """The harness's own reliability in one line: tries, environment failures by kind, retries, exclusions."""
+    return harness_reliability_text(metrics.harness)
+
+
+def harness_reliability_text(h: HarnessReliability) -> str:
+    """:func:`harness_text` of any span of tries (one run's, or a suite run's over its tasks)."""
+    rate = "n/a" if math.isnan(h.error_rate) else f"{h.error_rate:.0%}"
+    kinds = ", ".join(f"{kind.replace('_', ' ')} {count}" for kind, count in sorted(h.by_kind.items()))
+    return (
+        f"{h.tries} tries, {h.environment_failures} environment failure(s) ({rate})"
+        + (f": {kinds}" if kinds else "")
+        + f"; {h.retries} retried, {h.excluded} excluded"
+    )
+
+
+def exclusion_flag(metrics: RunMetrics) -> str | None:
+    """A warning for a run with excluded attempts, else None."""
+    if not metrics.n_excluded:
+        return None
+    return (
+        f"{metrics.n_excluded} attempt(s) excluded: they failed from the environment even after retries, so "
+        f"pass@{metrics.k} and pass^{metrics.k} are over the other {metrics.n}"
+    )
 
 
 def perturbation_text(entry: ReportEntry) -> str:

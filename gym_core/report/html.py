@@ -25,6 +25,7 @@ td.num { font-variant-numeric: tabular-nums; }
 th.cap { background: #ddf4ff; } th.rel { background: #fbefff; }
 .cmp { color: #57606a; font-size: .85rem; }
 .na { color: #8c959f; }
+.flag { color: #b00020; font-weight: 600; }
 .flicker { background: #fff8c5; border-left: 4px solid #d4a72c; padding: .6rem .9rem; margin: 1rem 0;
            font-weight: 600; }
 .plots { display: grid; grid-template-columns: 1fr; gap: 1rem; }
@@ -78,10 +79,7 @@ def _section(entry: ReportEntry) -> str:
         meta += f" · started {run.created_at}"
     if entry.clean_run is not None:
         meta += f" · compared with clean run {entry.clean_run.run_id}"
-    scale = (
-        f"{run.metric_name} ({run.direction}): baseline {run.baseline_raw:g} = 0, reference "
-        f"{run.reference_raw:g} = 1, success at normalized ≥ {run.success_threshold:g}. {fmt.counts_text(m)}."
-    )
+    scale = f"{fmt.scale_text(run, '≥')}. {fmt.counts_text(m)}."
     rows = []
     for cap, rel in zip_longest(CAPABILITY_METRICS, RELIABILITY_METRICS):
         left = (
@@ -108,11 +106,14 @@ def _section(entry: ReportEntry) -> str:
     figures = [
         (
             plots.score_over_time(run),
-            "Score of each attempt over time, against the baseline (0) and reference (1).",
+            "Score of each attempt over time, against the baseline (0) and reference (1)."
+            if run.has_reference
+            else "Raw score of each attempt over time, against the baseline (the task has no reference).",
         ),
         (
             plots.final_score_distribution(run, m, entry.clean_run),
-            "Distribution of the final normalized scores, with the mean and its 95% bootstrap CI.",
+            f"Distribution of the final {'normalized' if run.has_reference else 'raw'} scores, with the mean "
+            "and its 95% bootstrap CI.",
         ),
         (
             plots.pass_curves(m, clean_metrics),
@@ -123,11 +124,14 @@ def _section(entry: ReportEntry) -> str:
         f"<figure>{_img(png, caption)}<figcaption>{escape(caption)}</figcaption></figure>"
         for png, caption in figures
     )
+    flag = fmt.exclusion_flag(m)
+    flag_html = f'<p class="flag">⚠ {escape(flag)}.</p>' if flag else ""
     return (
         f"<section><h2>{escape(title)}</h2>"
         f'<p class="meta">{escape(meta)}</p><p>{escape(scale)}</p>{table}'
         f'<div class="flicker">{flicker}</div>'
-        f"<p>Failures: {escape(fmt.failures_text(m))}.</p>"
+        f"<p>Failures (the agent's): {escape(fmt.failures_text(m))}.</p>"
+        f"<p>Harness reliability: {escape(fmt.harness_text(m))}.</p>{flag_html}"
         f'<div class="plots">{figure_html}</div></section>'
     )
 

@@ -53,8 +53,7 @@ def _section(entry: ReportEntry) -> list[str]:
     lines += [
         meta + ".",
         "",
-        f"{run.metric_name} ({run.direction}): baseline {run.baseline_raw:g} = 0, reference "
-        f"{run.reference_raw:g} = 1; success at normalized >= {run.success_threshold:g}. {fmt.counts_text(m)}.",
+        f"{fmt.scale_text(run)}. {fmt.counts_text(m)}.",
         "",
         _row(["capability: can it appear?", "value", "reliability: does it persist?", "value"]),
         "|---|---|---|---|",
@@ -74,7 +73,11 @@ def _section(entry: ReportEntry) -> list[str]:
     comparison = fmt.comparison_text(entry, "flicker")
     if comparison is not None:
         lines.append(f"> Beside the clean run: {comparison}.")
-    lines += ["", f"Failures: {fmt.failures_text(m)}.", ""]
+    lines += ["", f"Failures (the agent's): {fmt.failures_text(m)}.", ""]
+    lines += [f"Harness reliability: {fmt.harness_text(m)}.", ""]
+    flag = fmt.exclusion_flag(m)
+    if flag is not None:
+        lines += [f"> ⚠ **{flag}.**", ""]
     return lines
 
 

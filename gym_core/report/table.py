@@ -13,6 +13,7 @@ from rich.text import Text
 
 from gym_core.report import formatting as fmt
 from gym_core.report.entries import ReportEntry
+from gym_core.report.layout import NARROW_BELOW, records
 from gym_core.scoring.metrics import CAPABILITY_METRICS, RELIABILITY_METRICS
 
 TEXT_WIDTH = 120
@@ -22,19 +23,22 @@ TEXT_WIDTH = 120
 def summary_table(entries: Sequence[ReportEntry]) -> Table:
     """One line per run: the headline numbers, so several runs compare at a glance."""
     table = Table(title="rgym report", title_justify="left", show_lines=False)
-    for header in ("task", "agent", "run"):
-        table.add_column(header, no_wrap=True)
-    table.add_column("perturbation", overflow="fold")
+    # Free text folds onto more lines; the run id and the numbers never do, so a long agent name cannot
+    # squeeze or cut them in a table that is piped (120 columns). Narrower consoles get records instead.
+    table.add_column("task", overflow="fold", ratio=1)
+    table.add_column("agent", overflow="fold", ratio=2)
+    table.add_column("run", no_wrap=True)
+    table.add_column("perturbation", overflow="fold", ratio=1)
     for header in ("n/K", "c", "pass@K", "pass^K", "flicker", "mean"):
-        table.add_column(header, justify="right", no_wrap=True)
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for e in entries:
         m = e.metrics
         table.add_row(
             e.run.task_id,
             e.run.agent,
-            e.run.run_id[:12] + "…",  # the full id heads the run's panel below
+            e.run.run_id,
             fmt.perturbation_text(e),
-            f"{m.n}/{m.k}",
+            f"{m.n}/{m.k}" + (f" ({m.n_excluded}✗)" if m.n_excluded else ""),
             str(m.c),
             fmt.number("pass_at_k", m.pass_at_k),
             fmt.number("pass_hat_k", m.pass_hat_k),
@@ -60,10 +64,7 @@ def run_panel(entry: ReportEntry) -> Panel:
             fmt.cell(entry, rel) if rel else "",
         )
     lines: list[RenderableType] = [
-        Text(
-            f"{run.metric_name} ({run.direction}); baseline {run.baseline_raw:g} = 0, "
-            f"reference {run.reference_raw:g} = 1, success at normalized >= {run.success_threshold:g}"
-        ),
+        Text(fmt.scale_text(run)),
         Text(fmt.counts_text(m)),
         table,
         Text(fmt.flicker_sentence(m), style="bold yellow"),
@@ -71,15 +72,68 @@ def run_panel(entry: ReportEntry) -> Panel:
     comparison = fmt.comparison_text(entry, "flicker")
     if comparison is not None:
         lines.append(Text(f"flicker beside the clean run: {comparison}", style="yellow"))
-    lines.append(Text(f"failures: {fmt.failures_text(m)}"))
-    title = f"{run.task_id} · {run.agent} · run {run.run_id} · {fmt.perturbation_text(entry)}"
+    lines.append(Text(f"failures (the agent's): {fmt.failures_text(m)}"))
+    lines.append(Text(f"harness reliability: {fmt.harness_text(m)}"))
+    flag = fmt.exclusion_flag(m)
+    if flag is not None:
+        lines.append(Text(f"⚠ {flag}", style="bold red"))
+    # The id comes first: a title too long for the panel is cut at its end, and a long agent name must not
+    # cut the id away.
+    title = f"run {run.run_id} · {run.task_id} · {run.agent} · {fmt.perturbation_text(entry)}"
     if entry.clean_run is not None:
         title += f" (vs clean run {entry.clean_run.run_id})"
     return Panel(Group(*lines), title=title, title_align="left")
 
 
-def renderables(entries: Sequence[ReportEntry]) -> list[RenderableType]:
-    """Everything the table format prints, in order."""
+def _summary_records(entries: Sequence[ReportEntry]) -> RenderableType:
+    rows, heads = [], []
+    for e in entries:
+        m = e.metrics
+        heads.append(f"run {e.run.run_id}")
+        rows.append(
+            [
+                ("task", e.run.task_id),
+                ("agent", e.run.agent),
+                ("perturbation", fmt.perturbation_text(e)),
+                ("n/K", f"{m.n}/{m.k}"),
+                ("c", str(m.c)),
+                ("pass@K", fmt.number("pass_at_k", m.pass_at_k)),
+                ("pass^K", fmt.number("pass_hat_k", m.pass_hat_k)),
+                ("flicker", fmt.number("flicker", m.flicker)),
+                ("mean", fmt.number("mean", m.mean)),
+            ]
+        )
+    return Group(Text("rgym report", style="italic"), records(rows, heads=heads))
+
+
+def _panel_records(entry: ReportEntry) -> Panel:
+    """A run's panel for a narrow console: the two families one above the other, one metric a line."""
+    m, run = entry.metrics, entry.run
+    lines: list[RenderableType] = [
+        Text(f"run {run.run_id}", style="bold"),
+        Text(fmt.perturbation_text(entry)),
+        Text(fmt.counts_text(m)),
+    ]
+    for title, names, style in (
+        ("capability: can it appear?", CAPABILITY_METRICS, "cyan"),
+        ("reliability: does it persist?", RELIABILITY_METRICS, "magenta"),
+    ):
+        lines.append(Text(title, style=f"bold {style}"))
+        lines.append(
+            records([[(fmt.metric_label(name, m.k), fmt.cell(entry, name, sep=", "))] for name in names])
+        )
+    lines += [Text(fmt.flicker_sentence(m), style="bold yellow"), Text(f"failures: {fmt.failures_text(m)}")]
+    return Panel(Group(*lines), title=f"{run.task_id} · {run.agent}", title_align="left")
+
+
+def renderables(entries: Sequence[ReportEntry], width: int = TEXT_WIDTH) -> list[RenderableType]:
+    """Everything the table format prints, in order; below :data:`NARROW_BELOW` columns as records."""
+    if width < NARROW_BELOW:
+        return [
+            _summary_records(entries),
+            *(_panel_records(e) for e in entries),
+            Text(fmt.FLICKER_MEANING, style="dim"),
+        ]
     return [summary_table(entries), *(run_panel(e) for e in entries), Text(fmt.FLICKER_MEANING, style="dim")]
 
 
@@ -95,10 +149,10 @@ def render_table(entries: Sequence[ReportEntry]) -> str:
 def print_table(entries: Sequence[ReportEntry], console: Console) -> None:
     """Print the report on a console, in colour when the console supports it.
 
-    A terminal gets its own width; anything else (a pipe, a CI log) gets the fixed text width, because
-    rich would otherwise assume 80 columns and fold the numbers.
+    A terminal gets its own width (records instead of tables when it is narrow); anything else (a pipe, a
+    CI log) gets the fixed text width, because rich would otherwise assume 80 columns and fold the numbers.
     """
     if not console.is_terminal and console.width < TEXT_WIDTH:
         console = Console(file=console.file, width=TEXT_WIDTH, no_color=console.no_color, highlight=False)
-    for item in renderables(entries):
+    for item in renderables(entries, console.width):
         console.print(item)

@@ -1,4 +1,4 @@
-"""Sandboxes: where agents' and graders' commands run (SPEC.md section 2).
+"""Sandboxes: where agents' and graders' commands run (docs/api.md, "Sandboxes").
 
 Public API::
 
@@ -18,8 +18,10 @@ from gym_core.sandbox.base import (
     NetworkMode,
     Sandbox,
     SandboxConfig,
+    SandboxRole,
     Usage,
 )
+from gym_core.sandbox.cleanup import reap_dead_leftovers
 from gym_core.sandbox.registry import available_backends, create_sandbox, default_backend, sandbox
 
 __all__ = [
@@ -31,9 +33,11 @@ __all__ = [
     "NetworkMode",
     "Sandbox",
     "SandboxConfig",
+    "SandboxRole",
     "Usage",
     "available_backends",
     "create_sandbox",
     "default_backend",
+    "reap_dead_leftovers",
     "sandbox",
 ]

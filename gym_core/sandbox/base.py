@@ -1,4 +1,4 @@
-"""The sandbox contract every backend keeps (SPEC.md section 2).
+"""The sandbox contract every backend keeps (docs/api.md, "Sandboxes").
 
 A sandbox is one isolated place where an agent's (or a grader's) commands run. The contract is
 synchronous: the Gymnasium API is synchronous, and the Inspect AI adapter wraps it in threads.
@@ -20,17 +20,25 @@ Raises:
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, Generic, Self, TypeVar
+
+from gym_core.sandbox.egress_proxy import Refusal
+from gym_core.sandbox.output import decode_output
+from gym_core.tasks.spec import Network
 
 #: Where the agent's files live inside every sandbox.
 WORKSPACE = "/workspace"
 #: Where the grader sandbox finds the task's eval/ folder (read-only) and the copied submission.
 EVAL_MOUNT = "/eval"
 SUBMISSION_MOUNT = "/submission"
+#: Set for the commands of a sandbox started with ``SandboxConfig.submission_runner``: a command prefix
+#: (shell-split argv) that starts a program as another identity, which cannot read the sandbox's private
+#: mounts (/eval), see, signal or trace the sandbox's own processes, or reach the network.
+SUBMISSION_RUNNER_ENV = "RGYM_SUBMISSION_RUNNER"
 
 #: Container/process labels, so `rgym gc` can find what a crashed run left behind.
 LABEL_MANAGED = "rgym.managed"
@@ -38,14 +46,23 @@ LABEL_RUN = "rgym.run"
 LABEL_EPISODE = "rgym.episode"
 LABEL_PID = "rgym.pid"
 LABEL_HOST = "rgym.host"
-LABEL_ROLE = "rgym.role"  # "agent" | "grader" | "verify"
+LABEL_ROLE = "rgym.role"  # a SandboxRole
+
+#: The task spec's network setting is the sandbox's too: one enum, ``none`` or ``egress``.
+NetworkMode = Network
 
 
-class NetworkMode(StrEnum):
-    """Whether a sandbox may reach the network."""
+class SandboxRole(StrEnum):
+    """What a sandbox is for; it goes into the ``rgym.role`` label and the container's name."""
 
-    NONE = "none"
-    EGRESS = "egress"
+    AGENT = "agent"
+    """Where the agent works (``env.step``)."""
+    GRADER = "grader"
+    """Where a task's grader scores a copied-out submission, with eval/ bound read-only."""
+    VERIFY = "verify"
+    """``rgym tasks verify``: baseline and reference runs, and the eval/ hiding probe."""
+    INSPECT = "inspect"
+    """A sandbox made for Inspect AI through the ``rgym-docker`` / ``rgym-local`` providers."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +74,12 @@ class Limits:
     pids: int = 256
     disk_mb: int = 2048
     gpus: int = 0
-    network: NetworkMode = NetworkMode.NONE
+    network: Network = Network.NONE
     wall_time_s: float | None = None
     """Hard lifetime of the sandbox; None means the caller ends it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "network", Network(self.network))  # "egress" works as well
 
 
 @dataclass(frozen=True)
@@ -69,6 +89,9 @@ class Mount:
     source: Path
     target: str
     read_only: bool = True
+    shared_with_runner: bool = False
+    """In a sandbox with a submission runner: also readable by the programs the runner starts (the
+    submission itself). Every other mount is private to the sandbox's own commands."""
 
 
 @dataclass(frozen=True)
@@ -87,25 +110,43 @@ class SandboxConfig:
     """Extra environment variables for every command."""
     output_cap_bytes: int = 64 * 1024
     """Bytes kept of stdout and of stderr per command; beyond it the stream is marked truncated."""
-    role: str = "agent"
-    """agent | grader | verify: goes into the rgym.role label."""
+    role: SandboxRole = SandboxRole.AGENT
+    """What the sandbox is for: goes into the rgym.role label."""
+    blocked_urls: tuple[str, ...] = ()
+    """URL patterns the sandbox may not reach (a task's ``blocked_urls``): with ``network: egress`` its only
+    way out is then a filtering proxy (:mod:`gym_core.sandbox.egress_proxy`); a backend that cannot enforce
+    them refuses to start."""
+    submission_runner: bool = False
+    """Grade code: commands get ``RGYM_SUBMISSION_RUNNER``, a prefix that runs a program (the submitted
+    policy) as another identity that cannot read the private mounts, nor see, signal or trace the
+    sandbox's own processes. A backend that cannot provide it refuses to start (never runs it unsafely)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", SandboxRole(self.role))  # "grader" works as well
+        object.__setattr__(self, "blocked_urls", tuple(self.blocked_urls))
+
+
+Output = TypeVar("Output", str, bytes)
 
 
 @dataclass(frozen=True)
-class ExecResult:
-    """What one command did. A timeout or an OOM kill is a result, never an exception."""
+class CommandResult(Generic[Output]):
+    """What one command did, with its output as text (:class:`ExecResult`) or bytes (:class:`RawResult`).
+
+    A timeout or an OOM kill is a result, never an exception.
+    """
 
     exit_code: int | None
     """None when the command was killed before it exited (timeout)."""
-    stdout: str
-    stderr: str
+    stdout: Output
+    stderr: Output
     duration_s: float
     stdout_truncated: bool = False
     stderr_truncated: bool = False
     timed_out: bool = False
     oom_killed: bool = False
     cpu_s: float | None = None
-    """CPU seconds the command used, where the backend can measure it."""
+    """CPU seconds the sandbox used while the command ran, where the backend can measure it."""
     peak_memory_mb: float | None = None
     """Peak memory of the sandbox while the command ran, where the backend can measure it."""
 
@@ -113,6 +154,20 @@ class ExecResult:
     def ok(self) -> bool:
         """True when the command exited 0 on its own."""
         return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+
+
+class ExecResult(CommandResult[str]):
+    """A command's result with its output decoded (UTF-8, invalid bytes replaced): what callers get."""
+
+
+class RawResult(CommandResult[bytes]):
+    """A command's result with its output still bytes: what backends produce and file transfers use."""
+
+    def decoded(self) -> ExecResult:
+        """The same result with its output decoded (see :func:`~gym_core.sandbox.output.decode_output`)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(stdout=decode_output(self.stdout), stderr=decode_output(self.stderr))
+        return ExecResult(**values)
 
 
 @dataclass(frozen=True)
@@ -123,6 +178,18 @@ class Usage:
     peak_memory_mb: float = 0.0
     disk_mb: float = 0.0
     commands: int = 0
+
+
+@dataclass(frozen=True)
+class SandboxHealth:
+    """What a backend can tell about a sandbox after one of its operations failed (see ``diagnose``)."""
+
+    alive: bool
+    """True when the sandbox still runs."""
+    agent_could_cause: bool
+    """True when what happened is within the agent's power (an OOM kill, the pid limit reached, a backend
+    whose sandbox the agent's own uid can end); such a failure is the agent's."""
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,6 +267,11 @@ class Sandbox(abc.ABC):
     ) -> ExecResult:
         """Run one program directly, outside the shell session (no state carried, none left)."""
 
+    @property
+    def runner_prefix(self) -> tuple[str, ...] | None:
+        """The submission runner's argv prefix (``SandboxConfig.submission_runner``); None without one."""
+        return None
+
     # --- files -------------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -212,13 +284,18 @@ class Sandbox(abc.ABC):
 
     @abc.abstractmethod
     def copy_out(
-        self, paths: list[str] | None, dest: Path, *, max_bytes: int = 256 * 1024 * 1024
+        self,
+        paths: list[str] | None,
+        dest: Path,
+        *,
+        max_bytes: int = 256 * 1024 * 1024,
+        timeout_s: float | None = None,
     ) -> CopyReport:
         """Copy files from /workspace to the host folder ``dest`` safely.
 
         ``paths`` are relative to /workspace; None copies the whole workspace. Symlinks, absolute
         paths, ``..``, device files and anything past ``max_bytes`` in total are refused and reported,
-        never followed.
+        never followed. A copy that runs out of ``timeout_s`` stops and reports the rest as refused.
         """
 
     # --- accounting --------------------------------------------------------------------------------
@@ -231,3 +308,16 @@ class Sandbox(abc.ABC):
     @abc.abstractmethod
     def alive(self) -> bool:
         """True while the sandbox is running."""
+
+    def take_network_refusals(self) -> tuple[list[Refusal], int]:
+        """Requests the sandbox's network refused since the last call (a blocked URL, a local address...),
+        and how many more were not kept. Backends without a filtering proxy have none."""
+        return [], 0
+
+    def diagnose(self) -> SandboxHealth:
+        """After an operation failed: is the sandbox alive, and could the agent inside have caused it?
+
+        Backends override it with what they can observe. The default assumes the worst for the agent: it
+        could have caused whatever happened (whatever the agent's input can cause is the agent's).
+        """
+        return SandboxHealth(alive=self.alive, agent_could_cause=True, reason="no diagnosis on this backend")

@@ -1,10 +1,12 @@
-"""Reading (and, for the local backend, making) cgroup v1 groups: usage, peaks, OOM kills.
+"""The local backend's cgroup v1 groups (made when rgym runs as root): limits, usage, peaks, OOM kills.
 
-Docker puts a container in ``<controller>/docker/<id>`` with the cgroupfs driver; the local backend makes
-``<controller>/rgym/<id>`` itself when it runs as root. Both read the same files: ``cpuacct.usage`` for CPU
-time, ``memory.max_usage_in_bytes`` for the peak (reset before each command, so a command's peak is its
-own) and the ``oom_kill`` counter of ``memory.oom_control`` to tell an OOM kill from any other SIGKILL.
-Everything here is best effort: on a host without cgroup v1 files the readers return None.
+The local backend makes ``<controller>/rgym/<owner pid>-<id>`` with the memory, pids and cpu limits, and
+reads ``cpuacct.usage`` for CPU time, ``memory.max_usage_in_bytes`` for the peak (reset before each
+command, so a command's peak is its own) and the ``oom_kill`` counter of ``memory.oom_control`` to tell
+an OOM kill from any other SIGKILL. Everything here is best effort: on a host without cgroup v1 files, or
+with ``RGYM_CGROUP_V1=off`` (the forced no-v1 mode CI runs), no group is made and the backend falls
+back to rlimits (see :mod:`gym_core.sandbox.local_backend`). The Docker backend reads no host cgroup
+file at all (:mod:`gym_core.sandbox.docker_supervisor`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
+
+
+def v1_usable() -> bool:
+    """True when the host has cgroup v1 controllers and rgym may use them (``RGYM_CGROUP_V1`` not off)."""
+    from gym_core.settings import get_settings
+
+    return get_settings().cgroup_v1 and (CGROUP_ROOT / "memory" / "memory.limit_in_bytes").exists()
 
 
 def _read_int(path: Path) -> int | None:
@@ -83,6 +92,8 @@ class CgroupV1:
 
     def create(self, *, memory_mb: int, pids: int, cpus: float) -> bool:
         """Make the group with its limits. Returns False (and makes nothing) when we may not."""
+        if not v1_usable():
+            return False
         try:
             for controller in CONTROLLERS:
                 self.path(controller).mkdir(parents=True, exist_ok=True)

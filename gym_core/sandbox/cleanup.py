@@ -1,15 +1,21 @@
-"""`rgym gc`: free what crashed runs left behind.
+"""Freeing what crashed runs left behind: `rgym gc`, and :func:`reap_dead_leftovers` at every start.
 
-Two sources of truth: Docker labels (every rgym container has ``rgym.managed=1`` plus the creating
-``rgym.pid`` and ``rgym.host``) and lease files under ``Settings.sandbox_dir`` (loop mounts, cgroups and
-scratch folders, which carry no labels). Something is garbage when its owner process is dead on this host;
+Three sources of truth: Docker labels (every rgym container has ``rgym.managed=1`` plus the creating
+``rgym.pid`` and ``rgym.host``), lease files under ``Settings.sandbox_dir`` (loop mounts, cgroups, uids
+and scratch folders, which carry no labels) and the machine's sandbox uid claims
+(:mod:`gym_core.sandbox.uids`). Something is garbage when its owner process is dead on this host;
 ``everything=True`` takes all of it, live or not.
+
+``rgym run``, ``rgym resume`` and ``env.reset()`` call :func:`reap_dead_leftovers` themselves, so a run
+killed with ``kill -9`` and resumed leaves nothing running; ``rgym gc`` remains for the rest (``--all``,
+the egress network, a dry run).
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,7 @@ from gym_core.sandbox.base import LABEL_HOST, LABEL_MANAGED, LABEL_PID
 from gym_core.sandbox.cgroups import CGROUP_ROOT, CgroupV1
 from gym_core.sandbox.disk import is_mounted, unmount
 from gym_core.sandbox.leases import LEASE_FILE, Lease, pid_alive, remove_tree
+from gym_core.sandbox.uids import reap_dead_claims, release_uid
 from gym_core.settings import get_settings
 
 
@@ -30,13 +37,22 @@ class GcReport:
     scratch_dirs: list[str] = field(default_factory=list)
     mounts: list[str] = field(default_factory=list)
     cgroups: list[str] = field(default_factory=list)
+    uids: list[int] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
     kept_live: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
     def removed(self) -> int:
         """How many things were removed in all."""
-        return len(self.containers) + len(self.scratch_dirs) + len(self.mounts) + len(self.cgroups)
+        return (
+            len(self.containers)
+            + len(self.scratch_dirs)
+            + len(self.mounts)
+            + len(self.cgroups)
+            + len(self.uids)
+            + len(self.networks)
+        )
 
 
 def _owner_dead(pid_text: str | None, host: str | None) -> bool:
@@ -67,22 +83,68 @@ def collect_garbage(
     """
     report = GcReport()
     _collect_containers(
-        report, everything=everything, dry_run=dry_run, only_labels=only_labels, client=docker_client
+        report,
+        everything=everything,
+        dry_run=dry_run,
+        only_labels=only_labels,
+        client=docker_client,
+        network=only_labels is None,
     )
     # leases live under this data dir's sandbox folder, so they are always ours to judge
     _collect_leases(report, everything=everything, dry_run=dry_run)
+    if not dry_run:
+        report.uids += reap_dead_claims()
+    return report
+
+
+_REAP_LOCK = threading.Lock()
+
+
+def reap_dead_leftovers(*, docker_client: Any | None = None) -> GcReport:
+    """Free what dead rgym processes of this host left: containers, mounts, cgroups, uids, scratch.
+
+    Cheap enough for every ``env.reset()``: one label-filtered container listing (skipped when no Docker
+    engine answers within a second), a look at this data dir's leases and at the uid claims. Never
+    raises; what could not be freed is in the report's ``problems``.
+    """
+    report = GcReport()
+    with _REAP_LOCK:
+        try:
+            _collect_containers(
+                report,
+                everything=False,
+                dry_run=False,
+                only_labels={LABEL_HOST: socket.gethostname()},
+                client=docker_client,
+                network=False,
+                connect_timeout=1.0,
+            )
+        except Exception as exc:  # the engine went away mid-listing: leave it for `rgym gc`
+            report.problems.append(f"docker: {exc}")
+        try:
+            _collect_leases(report, everything=False, dry_run=False)
+            report.uids += reap_dead_claims()
+        except OSError as exc:
+            report.problems.append(str(exc))
     return report
 
 
 def _collect_containers(
-    report: GcReport, *, everything: bool, dry_run: bool, only_labels: dict[str, str] | None, client: Any
+    report: GcReport,
+    *,
+    everything: bool,
+    dry_run: bool,
+    only_labels: dict[str, str] | None,
+    client: Any,
+    network: bool,
+    connect_timeout: float = 30,
 ) -> None:
     own_client = client is None
     if client is None:
         try:
             from gym_core.images.engine import docker_client as make_client
 
-            client = make_client(timeout=30)
+            client = make_client(timeout=connect_timeout)
         except BackendUnavailableError:
             return
     try:
@@ -97,9 +159,23 @@ def _collect_containers(
                 try:
                     client.api.remove_container(c["Id"], force=True, v=True)
                 except Exception as exc:
+                    if "No such container" in str(exc):
+                        continue  # another process reaped it first
                     report.problems.append(f"container {name}: {exc}")
                     continue
             report.containers.append(name)
+        if network:
+            from gym_core.sandbox.docker_network import (
+                EGRESS_NETWORK,
+                FILTERED_NETWORK,
+                remove_egress_network,
+                remove_filtered_network,
+            )
+
+            if remove_egress_network(client, dry_run=dry_run):
+                report.networks.append(EGRESS_NETWORK)
+            if remove_filtered_network(client, dry_run=dry_run):
+                report.networks.append(FILTERED_NETWORK)
     finally:
         if own_client:
             client.close()
@@ -151,12 +227,19 @@ def _free_folder(report: GcReport, folder: Path, lease: Lease | None, *, dry_run
             with contextlib.suppress(Exception):
                 client.api.remove_container(lease.container_id, force=True, v=True)
             client.close()
+    if lease is not None and lease.uid is not None and not dry_run:
+        release_uid(lease.uid)  # kills what still runs as it (escaped processes of a dead sandbox)
+        report.uids.append(lease.uid)
     for m in mounts:
         if is_mounted(m):
             if not dry_run and not unmount(m):
                 report.problems.append(f"{m}: still mounted (busy); left in place")
                 return
             report.mounts.append(str(m))
+    for extra in lease.dirs if lease is not None else []:
+        if not dry_run:
+            remove_tree(Path(extra))
+        report.scratch_dirs.append(extra)
     if not dry_run:
         remove_tree(folder)
     report.scratch_dirs.append(str(folder))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import posixpath
-from dataclasses import dataclass
+import shlex
 from pathlib import Path
 
 from gym_core.errors import (
@@ -20,45 +20,15 @@ from gym_core.errors import (
     SandboxPathError,
 )
 from gym_core.sandbox import shell_session as sh
-from gym_core.sandbox.base import CopyReport, ExecResult, Sandbox
+from gym_core.sandbox.base import SUBMISSION_RUNNER_ENV, CopyReport, ExecResult, RawResult, Sandbox
 from gym_core.sandbox.output import decode_output
-from gym_core.sandbox.safe_paths import copy_report, extract_tar_safely, workspace_relpath
+from gym_core.sandbox.safe_paths import workspace_relpath
+from gym_core.sandbox.workspace_copy import copy_out_bounded
 
 #: Linux refuses a single argv element longer than this (MAX_ARG_STRLEN).
 MAX_COMMAND_BYTES = 128 * 1024 - 1
 #: Deadline of the internal helper commands (file reads, writes, copies) when the caller sets none.
 HELPER_TIMEOUT_S = 300.0
-
-
-@dataclass(frozen=True)
-class RawResult:
-    """One argv's outcome, with output still as bytes."""
-
-    exit_code: int | None
-    stdout: bytes
-    stderr: bytes
-    duration_s: float
-    stdout_truncated: bool = False
-    stderr_truncated: bool = False
-    timed_out: bool = False
-    oom_killed: bool = False
-    cpu_s: float | None = None
-    peak_memory_mb: float | None = None
-
-    def to_exec_result(self) -> ExecResult:
-        """Decode to the public result type."""
-        return ExecResult(
-            exit_code=self.exit_code,
-            stdout=decode_output(self.stdout),
-            stderr=decode_output(self.stderr),
-            duration_s=self.duration_s,
-            stdout_truncated=self.stdout_truncated,
-            stderr_truncated=self.stderr_truncated,
-            timed_out=self.timed_out,
-            oom_killed=self.oom_killed,
-            cpu_s=self.cpu_s,
-            peak_memory_mb=self.peak_memory_mb,
-        )
 
 
 class CommandSandbox(Sandbox, abc.ABC):
@@ -121,11 +91,11 @@ class CommandSandbox(Sandbox, abc.ABC):
             stdin=_as_bytes(stdin),
             user=None,
             cwd=self.workspace_root,
-            env={**self.config.env, **(env or {})},
+            env=self._command_env(env),
             timeout_s=timeout_s,
             cap=self.config.output_cap_bytes,
         )
-        return raw.to_exec_result()
+        return raw.decoded()
 
     def exec_argv(
         self,
@@ -140,7 +110,7 @@ class CommandSandbox(Sandbox, abc.ABC):
         """Run one program directly, outside the shell session."""
         return self.exec_argv_raw(
             argv, timeout_s=timeout_s, cwd=cwd, env=env, stdin=stdin, user=user
-        ).to_exec_result()
+        ).decoded()
 
     def exec_argv_raw(
         self,
@@ -162,10 +132,18 @@ class CommandSandbox(Sandbox, abc.ABC):
             stdin=_as_bytes(stdin),
             user=user,
             cwd=self._resolve_cwd(cwd),
-            env={**self.config.env, **(env or {})},
+            env=self._command_env(env),
             timeout_s=timeout_s,
             cap=self.config.output_cap_bytes if cap is None else cap,
         )
+
+    def _command_env(self, env: dict[str, str] | None) -> dict[str, str]:
+        """The sandbox's env, the caller's, and the submission runner's prefix (which nothing overrides)."""
+        merged = {**self.config.env, **(env or {})}
+        prefix = self.runner_prefix
+        if prefix is not None:
+            merged[SUBMISSION_RUNNER_ENV] = shlex.join(prefix)
+        return merged
 
     def _resolve_cwd(self, cwd: str | None) -> str:
         if cwd is None:
@@ -210,42 +188,16 @@ class CommandSandbox(Sandbox, abc.ABC):
         _raise_for_file_rc(raw, shown or target, max_bytes=0)
 
     def copy_out(
-        self, paths: list[str] | None, dest: Path, *, max_bytes: int = 256 * 1024 * 1024
+        self,
+        paths: list[str] | None,
+        dest: Path,
+        *,
+        max_bytes: int = 256 * 1024 * 1024,
+        timeout_s: float | None = None,
     ) -> CopyReport:
-        """Copy files out of /workspace as a tar stream, unpacked on the host with a strict filter."""
-        pre_refused: list[tuple[str, str]] = []
-        wanted: list[str] = []
-        if paths is None:
-            wanted = ["."]
-        else:
-            for p in paths:
-                if posixpath.isabs(p):
-                    pre_refused.append((p, "absolute paths are not allowed; give it relative to /workspace"))
-                    continue
-                try:
-                    rel = workspace_relpath(p)
-                except SandboxPathError:
-                    pre_refused.append((p, "leaves /workspace"))
-                    continue
-                if rel == ".":
-                    pre_refused.append((p, "is the workspace itself"))
-                    continue
-                wanted.append(rel)
-        if not wanted:
-            return copy_report(paths, [], [], 0, pre_refused)
-        # tar headers and padding add a little per file; the slack lets us tell "too big" from "cut"
-        cap = max_bytes + max_bytes // 8 + 1024 * 1024
-        raw = self.exec_argv_raw(
-            ["bash", "-c", sh.TAR_SCRIPT, "rgym-tar", self.workspace_root, *wanted],
-            timeout_s=HELPER_TIMEOUT_S,
-            cap=cap,
-        )
-        if raw.timed_out:
-            raise SandboxError("copying files out of the sandbox timed out")
-        copied, refused, total = extract_tar_safely(
-            raw.stdout, dest, max_bytes=max_bytes, truncated=raw.stdout_truncated
-        )
-        return copy_report(paths, copied, refused, total, pre_refused)
+        """Copy files out of /workspace in bounded pieces, unpacked on the host with a strict filter (see
+        :mod:`gym_core.sandbox.workspace_copy`)."""
+        return copy_out_bounded(self, paths, dest, max_bytes=max_bytes, timeout_s=timeout_s)
 
 
 def _as_bytes(data: str | bytes | None) -> bytes | None:

@@ -1,7 +1,7 @@
 """rgym's backends as Inspect AI sandbox providers: ``rgym-docker`` and ``rgym-local``.
 
-Inspect finds them through the ``inspect_ai`` entry-point group (``rgym = "gym_core.sandbox.inspect_provider"``
-in pyproject), or when this module is imported. Use them in an Inspect task as
+Inspect finds them through the ``inspect_ai`` entry-point group (``rgym = "gym_core.inspect_registry"`` in
+pyproject, which imports this module), or when this module is imported. Use them in an Inspect task as
 ``sandbox=("rgym-docker", RgymSandboxConfig(image="rgym/base:py3.11"))`` (a plain image name also works).
 
 Inspect's interface is async; rgym's contract is synchronous, so every call runs in a worker thread.
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gym_core.errors import OutputLimitExceededError as RgymOutputLimitExceededError
 from gym_core.errors import SandboxError
-from gym_core.sandbox.base import Limits, NetworkMode, SandboxConfig
+from gym_core.sandbox.base import Limits, NetworkMode, SandboxConfig, SandboxRole
 from gym_core.sandbox.command_sandbox import CommandSandbox
 from gym_core.sandbox.registry import create_sandbox
 
@@ -45,6 +45,10 @@ class RgymSandboxConfig(BaseModel):
     pids: int = Field(default=256, description="Process limit.")
     disk_mb: int = Field(default=2048, description="Size of /workspace in MiB.")
     network: Literal["none", "egress"] = Field(default="none", description="Network access.")
+    blocked_urls: tuple[str, ...] = Field(
+        default=(),
+        description="URL patterns the sandbox may not reach with egress (a task's blocked_urls; docs/tasks.md).",
+    )
 
     def sandbox_config(self) -> SandboxConfig:
         """The rgym SandboxConfig this describes."""
@@ -60,7 +64,8 @@ class RgymSandboxConfig(BaseModel):
             workspace_src=self.workspace,
             limits=limits,
             output_cap_bytes=SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE,
-            role="inspect",
+            role=SandboxRole.INSPECT,
+            blocked_urls=self.blocked_urls,
         )
 
 
@@ -140,11 +145,13 @@ class RgymSandboxEnvironment(SandboxEnvironment):
             raise
         if raw.timed_out:
             raise TimeoutError(f"command timed out after {timeout} s: {cmd[0]}")
-        result = raw.to_exec_result()
+        result = raw.decoded()
         code = result.exit_code if result.exit_code is not None else -1
-        lowered = (result.stdout + result.stderr).lower()
-        # the engine itself could not start the program (not executable): Inspect wants PermissionError
-        if code in (126, 127) and "permission denied" in lowered and ("exec" in lowered or "oci" in lowered):
+        # the program could not be started (not executable): Inspect wants PermissionError. rgym's exec
+        # paths say "<program>: cannot execute: <reason>"; the Docker engine's own exec says "OCI runtime".
+        lowered = result.stderr.lower()
+        not_started = f"{cmd[0]}: cannot execute: ".lower() in lowered or "oci runtime exec failed" in lowered
+        if code == 126 and not_started and "permission denied" in lowered:
             raise PermissionError(f"{cmd[0]}: permission denied")
         return ExecResult(success=code == 0, returncode=code, stdout=result.stdout, stderr=result.stderr)
 
@@ -187,3 +194,8 @@ class RgymLocalSandboxEnvironment(RgymSandboxEnvironment):
     """rgym's local (bubblewrap) backend as an Inspect provider."""
 
     backend = "local"
+
+
+# The entry point loads this module: importing the task module too registers ``gym_core/rgym``, the Inspect
+# task that runs any rgym task (gym_core/inspect_task.py).
+import gym_core.inspect_task  # noqa: E402, F401

@@ -27,6 +27,10 @@ class Lease:
     container_id: str | None = None
     cgroup: str | None = None
     mounts: list[str] = field(default_factory=list)
+    uid: int | None = None
+    """The sandbox's own uid (local backend as root), given back when the sandbox is freed."""
+    dirs: list[str] = field(default_factory=list)
+    """Folders outside the lease's own that belong to the sandbox (deleted with it)."""
 
     def save(self, folder: Path) -> None:
         """Write the lease atomically into ``folder``."""
@@ -65,15 +69,25 @@ def pid_alive(pid: int) -> bool:
 
 
 def remove_tree(folder: Path) -> None:
-    """Delete a scratch folder, making read-only parts writable first; never raises."""
+    """Delete a scratch folder, making read-only parts writable first; never raises.
+
+    The folder holds what an agent made, symlinks included: nothing here follows a link. A folder that
+    refuses deletion is made writable by a chmod of that folder itself (never through a link), and a
+    file that refuses it gets its *parent* folder made writable, which is all unlinking needs.
+    """
     import shutil
 
     def _onerror(func: object, path: str, exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o700)
+        # NotImplementedError: the path became a symlink meanwhile, and chmod refuses to follow it
+        with contextlib.suppress(OSError, NotImplementedError):
             if os.path.isdir(path) and not os.path.islink(path):
+                os.chmod(path, 0o700, follow_symlinks=False)
                 shutil.rmtree(path, ignore_errors=True)
             else:
+                parent = os.path.dirname(path)
+                if not os.path.islink(parent):
+                    os.chmod(parent, 0o700, follow_symlinks=False)
                 os.unlink(path)
 
-    shutil.rmtree(folder, onerror=_onerror)
+    with contextlib.suppress(OSError):
+        shutil.rmtree(folder, onerror=_onerror)

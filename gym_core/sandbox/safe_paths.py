@@ -45,6 +45,15 @@ def workspace_relpath(path: str) -> str:
     return rel
 
 
+#: Every reason for a file left out because a copy's size cap was reached starts with this.
+CAP_REASON = "size cap"
+
+
+def cap_reason(max_bytes: int) -> str:
+    """Why a file was left out of a copy capped at ``max_bytes``."""
+    return f"{CAP_REASON} of {max_bytes} bytes exceeded"
+
+
 @dataclass
 class _Extraction:
     copied: list[str] = field(default_factory=list)
@@ -99,7 +108,7 @@ def extract_tar_safely(
                 out.refused.append((name, "not a regular file (device, fifo or socket)"))
                 continue
             if out.total + member.size > max_bytes:
-                out.refused.append((name, f"size cap of {max_bytes} bytes exceeded"))
+                out.refused.append((name, cap_reason(max_bytes)))
                 continue
             data = archive.extractfile(member)
             if data is None:
@@ -116,17 +125,22 @@ def extract_tar_safely(
     return out.copied, out.refused, out.total
 
 
-def _write_new_file(target: Path, data: IO[bytes], root: Path) -> None:
-    """Create ``target`` (no symlink anywhere between ``root`` and it) and copy ``data`` into it."""
+def _make_parent(target: Path, root: Path) -> None:
+    """Create ``target``'s folder under ``root``, refusing when any component under root is a symlink (we
+    made them, but be strict)."""
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    # refuse when any component under root is a symlink (we made them, but be strict)
     rel = parent.relative_to(root)
     probe = root
     for part in rel.parts:
         probe = probe / part
         if stat.S_ISLNK(os.lstat(probe).st_mode):
             raise OSError(f"{probe} is a link")
+
+
+def _write_new_file(target: Path, data: IO[bytes], root: Path) -> None:
+    """Create ``target`` (no symlink anywhere between ``root`` and it) and copy ``data`` into it."""
+    _make_parent(target, root)
     if target.is_symlink() or target.exists():
         target.unlink()
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
@@ -136,6 +150,24 @@ def _write_new_file(target: Path, data: IO[bytes], root: Path) -> None:
             if not chunk:
                 break
             fh.write(chunk)
+
+
+def write_range(dest: Path, name: str, data: bytes, *, first: bool) -> None:
+    """Write one range of a file copied in pieces: the first creates it (never through a link), the next
+    ones append.
+
+    Raises:
+        OSError: the name is unsafe, or a link is in the way.
+    """
+    target = _dest_for(dest, name)
+    if target is None:
+        raise OSError(f"{name}: name leaves the workspace")
+    if first:
+        _write_new_file(target, io.BytesIO(data), dest)
+        return
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+    with os.fdopen(fd, "ab") as fh:
+        fh.write(data)
 
 
 def copy_report(

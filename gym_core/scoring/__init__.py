@@ -1,4 +1,4 @@
-"""Scoring of runs: the capability and reliability metrics of SPEC.md section 6."""
+"""Scoring of runs: the capability and reliability metrics of docs/metrics.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The estimators behind SPEC.md section 6, as pure functions of counts and score lists.
+"""The estimators behind docs/metrics.md, as pure functions of counts and score lists.
 
 Every estimator indexed by k returns NaN when fewer than k attempts finished: an estimate from too few
 attempts is reported as missing, never silently clamped to what the attempts allow.

@@ -1,4 +1,4 @@
-"""Robustness (SPEC.md section 6): a perturbed run beside the same agent's clean run on the same task."""
+"""Robustness (docs/metrics.md): a perturbed run beside the same agent's clean run on the same task."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""The FastAPI app of ``rgym serve``: a read-only JSON API under ``/api`` and the trace viewer at ``/``.
+"""The FastAPI app of ``rgym serve``: a JSON API under ``/api`` and the trace viewer at ``/``.
 
 Every answer to bad input is a 4xx with one line in ``{"detail": ...}``; nothing a client sends can
-produce a traceback in a response. No endpoint writes to the store.
+produce a traceback in a response. The runs and episodes endpoints only read the store; the live
+environments of ``/api/envs`` (when the app holds :class:`LiveSessions`) record episodes as
+``env.step()`` does.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
@@ -23,11 +25,17 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gym_core import __version__
-from gym_core.errors import NotFoundError, RgymError, StoreError
+from gym_core.errors import EpisodeError, NotFoundError, RgymError, StoreError
+from gym_core.server.auth import require_tokens
 from gym_core.server.deps import StoreDep
-from gym_core.server.routes import episodes, runs
+from gym_core.server.hosts import AllowedHosts, HostCheckMiddleware
+from gym_core.server.live import IdleReaper, LiveSessions
+from gym_core.server.redaction import RedactionMiddleware
+from gym_core.server.report_cache import ReportCache
+from gym_core.server.routes import compare, envs, episodes, runs, tokens
 from gym_core.server.schemas import Health
-from gym_core.store import open_store
+from gym_core.settings import get_settings
+from gym_core.store import TraceStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +59,29 @@ class AsciiJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def create_app(store_url: str | None = None) -> FastAPI:
+def create_app(
+    store_url: str | None = None,
+    *,
+    live: LiveSessions | None = None,
+    on_shutdown: Callable[[TraceStore], None] | None = None,
+    bind: str = "127.0.0.1",
+    allowed_hosts: Sequence[str] | None = None,
+) -> FastAPI:
     """Open the trace store at ``store_url`` (default: ``RGYM_STORE``, else SQLite in the data dir) and
     build the app serving it.
 
     The store is opened without recovery, so serving never rewrites a run's status; it is closed when
-    the app shuts down.
+    the app shuts down. With ``live``, the app also serves live environments at ``/api/envs``; idle
+    ones are closed in the background, and every one is closed when the app shuts down.
+    ``on_shutdown`` runs with the store as the app shuts down (uvicorn may end the process by the signal
+    that stopped it right after, so cleanup that must happen belongs here).
+
+    Requests must name an allowed ``Host`` (:mod:`gym_core.server.hosts`), and every answer but the live
+    environments' has credentials redacted (:mod:`gym_core.server.redaction`).
+
+    Args:
+        bind: the address the server listens on (its own ``Host`` names derive from it).
+        allowed_hosts: further ``Host`` names to answer to; default: ``RGYM_SERVE_ALLOWED_HOSTS``.
 
     Raises:
         StoreError: the store cannot be opened.
@@ -65,8 +90,21 @@ def create_app(store_url: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        store.close()
+        reaper = IdleReaper(live) if live is not None else None
+        if reaper is not None:
+            reaper.start()
+        try:
+            yield
+        finally:
+            if reaper is not None and live is not None:
+                reaper.stop()
+                live.close_all()
+            if on_shutdown is not None:
+                try:
+                    on_shutdown(store)
+                except RgymError as exc:
+                    log.warning("shutting down: %s", exc)
+            store.close()
 
     app = FastAPI(
         title="rgym traces",
@@ -76,10 +114,20 @@ def create_app(store_url: str | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.store = store
+    app.state.live = live
+    app.state.reports = ReportCache()
     _add_error_handlers(app)
-    app.middleware("http")(_common_headers)
+    app.middleware("http")(require_tokens)  # inner: every request but /healthz and /login needs a token
+    app.middleware("http")(_common_headers)  # outer: on every answer, a 401 included
+    app.add_middleware(RedactionMiddleware)
+    names = get_settings().serve_allowed_host_names() if allowed_hosts is None else list(allowed_hosts)
+    app.add_middleware(HostCheckMiddleware, allowed=AllowedHosts(bind, names))  # outermost: runs first
     app.include_router(runs.router, prefix="/api")
     app.include_router(episodes.router, prefix="/api")
+    app.include_router(envs.router, prefix="/api")
+    app.include_router(envs.tasks_router, prefix="/api")
+    app.include_router(tokens.router, prefix="/api")
+    app.include_router(compare.router, prefix="/api")
 
     @app.get("/healthz", tags=["health"])
     def healthz(store: StoreDep) -> Health:
@@ -138,6 +186,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def rgym_error(_request: Request, exc: RgymError) -> Response:
         if isinstance(exc, NotFoundError):
             status = 404
+        elif isinstance(exc, EpisodeError):
+            status = 409  # reset() before step(), or the episode has ended: the call is out of order
         elif isinstance(exc, StoreError):
             status = 503  # the database did not answer: not the client's fault, and may pass
         else:

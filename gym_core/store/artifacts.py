@@ -5,18 +5,22 @@ same long output printed twice, is stored once. Artifacts live in the database (
 so SQLite and PostgreSQL stores behave the same and a store is one thing to copy.
 
 Workspace snapshots are deterministic tars (sorted names, zeroed mtimes and owners), so an unchanged
-workspace always has the same digest.
+workspace always has the same digest. A snapshot that leaves files out (past the snapshot cap, see
+:mod:`gym_core.env.evaluation`) is a POSIX tar whose global header says so (``RGYM.truncated``) and lists what it
+omits and why (``RGYM.omitted``); its artifact's media type is :data:`MEDIA_TAR_TRUNCATED`. The header makes the
+bytes differ, so a truncated snapshot never shares a digest with a complete one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import stat
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -29,13 +33,20 @@ from gym_core.errors import NotFoundError, StoreError
 from gym_core.store.models import Artifact
 
 MEDIA_TAR = "application/x-tar"
+MEDIA_TAR_TRUNCATED = "application/x-tar; rgym-truncated=1"
+"""The media type of a snapshot that leaves files out."""
+PAX_TRUNCATED = "RGYM.truncated"
+PAX_OMITTED = "RGYM.omitted"
+PAX_OMITTED_COUNT = "RGYM.omitted_count"
+#: Entries of the omitted list written into a snapshot's header (the count says how many there were).
+MAX_OMITTED_LISTED = 1000
 MEDIA_TEXT = "text/plain; charset=utf-8"
 COMPRESSION = "zstd"
 
 _CHUNK = 1 << 20
 _ZSTD_LEVEL = 3
 # Snapshots up to this size are built in memory; larger ones spill to a temporary file.
-_SPOOL_BYTES = 64 << 20
+_SPOOL_BYTES = 8 << 20
 
 
 def sha256_hex(data: bytes) -> str:
@@ -53,8 +64,11 @@ def decompress(blob: bytes) -> bytes:
     return zstandard.ZstdDecompressor().decompress(blob)
 
 
-def cap_text(text: str, cap_bytes: int) -> str | None:
+def cap_text(text: str, cap_bytes: int, *, kept: str = "the full text is kept as an artifact") -> str | None:
     """Cut ``text`` to about ``cap_bytes`` of UTF-8: head, a marker naming what was cut, tail.
+
+    Args:
+        kept: what the marker says of the full text.
 
     Returns None when the text fits and needs no cut.
     """
@@ -65,7 +79,7 @@ def cap_text(text: str, cap_bytes: int) -> str | None:
     head = encoded[:half].decode("utf-8", errors="ignore")
     tail = encoded[-half:].decode("utf-8", errors="ignore")
     omitted = len(encoded) - len(head.encode()) - len(tail.encode())
-    return f"{head}\n[... {omitted} bytes cut; the full text is kept as an artifact ...]\n{tail}"
+    return f"{head}\n[... {omitted} bytes cut; {kept} ...]\n{tail}"
 
 
 # --- database -------------------------------------------------------------------------------------
@@ -133,19 +147,39 @@ def _walk_sorted(root: Path) -> Iterator[Path]:
             yield here / name
 
 
-def write_snapshot_tar(root: Path, out: IO[bytes]) -> None:
+def snapshot_header(omitted: Sequence[tuple[str, str]], *, truncated: bool) -> dict[str, str]:
+    """The global header of a snapshot that leaves files out (empty for a complete one)."""
+    if not truncated and not omitted:
+        return {}
+    listed = [[path, reason] for path, reason in list(omitted)[:MAX_OMITTED_LISTED]]
+    return {
+        PAX_TRUNCATED: "1" if truncated else "0",
+        PAX_OMITTED: json.dumps(listed, ensure_ascii=False),
+        PAX_OMITTED_COUNT: str(len(omitted)),
+    }
+
+
+def write_snapshot_tar(
+    root: Path, out: IO[bytes], *, omitted: Sequence[tuple[str, str]] = (), truncated: bool = False
+) -> None:
     """Write a deterministic tar of the folder ``root`` to ``out``.
 
     Regular files, folders and symlinks are kept (symlinks as links, never followed); sockets, fifos and
     devices are skipped. Times, owners and set-id bits are dropped, so equal content gives equal bytes.
+
+    Args:
+        omitted: (path, reason) of workspace entries the copy at ``root`` left out; recorded in the header.
+        truncated: the copy left files out for lack of room (the snapshot is marked truncated).
 
     Raises:
         StoreError: ``root`` is not a folder or a file cannot be read.
     """
     if not root.is_dir():
         raise StoreError(f"cannot snapshot {root}: not a folder")
+    header = snapshot_header(omitted, truncated=truncated)
+    fmt = tarfile.PAX_FORMAT if header else tarfile.GNU_FORMAT
     try:
-        with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        with tarfile.open(fileobj=out, mode="w", format=fmt, pax_headers=header or None) as tar:
             for path in _walk_sorted(root):
                 st = path.lstat()
                 if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
@@ -165,11 +199,15 @@ def write_snapshot_tar(root: Path, out: IO[bytes]) -> None:
 
 
 class Snapshot:
-    """A workspace tar spooled to memory or a temporary file, with its digest and size."""
+    """A workspace tar spooled to memory (up to a few MiB) or a temporary file, with its digest and size."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, *, omitted: Sequence[tuple[str, str]] = (), truncated: bool = False
+    ) -> None:
+        self.truncated = truncated
+        self.media_type = MEDIA_TAR_TRUNCATED if truncated else MEDIA_TAR
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
-        write_snapshot_tar(root, self._file)
+        write_snapshot_tar(root, self._file, omitted=omitted, truncated=truncated)
         self.size = self._file.tell()
         self._file.seek(0)
         hasher = hashlib.sha256()
@@ -196,6 +234,18 @@ def _skip_unsafe(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
         return tarfile.data_filter(member, dest)
     except tarfile.FilterError:
         return None
+
+
+def read_snapshot_header(data: bytes) -> tuple[bool, list[tuple[str, str]], int]:
+    """(truncated, the omitted entries listed, how many were omitted) of a snapshot tar."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r|") as tar:
+        tar.next()  # reads the global header, if any, with the first member
+        header = dict(tar.pax_headers)
+    if PAX_TRUNCATED not in header:
+        return False, [], 0
+    listed = json.loads(header.get(PAX_OMITTED, "[]"))
+    omitted = [(str(path), str(reason)) for path, reason in listed]
+    return header[PAX_TRUNCATED] == "1", omitted, int(header.get(PAX_OMITTED_COUNT, len(omitted)))
 
 
 def extract_snapshot_tar(data: bytes, dest: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from gym_core.errors import StoreError, StoreURLError
 
@@ -96,7 +96,10 @@ def _sqlite_on_begin(conn: Connection) -> None:
     # Straight to the driver: going through conn.exec_driver_sql costs more than the statement itself.
     driver = conn.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
-    driver.execute(statement)
+    try:
+        driver.execute(statement)
+    except sqlite3.Error as exc:  # "database is locked" past the busy timeout: a StoreError, not a crash
+        raise OperationalError(statement, None, exc) from exc
 
 
 def create_store_engine(url: URL) -> Engine:

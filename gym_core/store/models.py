@@ -1,4 +1,4 @@
-"""Table models of the trace store (SPEC.md section 7).
+"""Table models of the trace store (docs/api.md, "Trace store").
 
 These are the SQLAlchemy 2.0 declarative models and nothing else: the write and read logic lives in
 :mod:`gym_core.store.trace_store`, and callers only ever see the frozen ``*Public`` records of
@@ -62,11 +62,61 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class StorableText(TypeDecorator[str]):
+    """Text that keeps any Python string, on every backend.
+
+    Much of it comes from the agent, or from a grader quoting the agent's submission: a NUL character, which
+    PostgreSQL refuses in text, is stored as U+FFFD (as undecodable output bytes are), and so is a lone
+    surrogate, which no UTF-8 database takes. Storing never fails on what the text holds (a failing store is
+    an environment failure, which the agent must not be able to cause).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return storable_text(value)
+
+
+def storable_text(text: str) -> str:
+    """``text`` with NUL characters and lone surrogates replaced by U+FFFD."""
+    if "\0" in text:
+        text = text.replace("\0", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
+
+
 class Base(DeclarativeBase):
     """Declarative base of every trace store table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime, str: Text}  # noqa: RUF012
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime, str: StorableText}  # noqa: RUF012
+
+
+class SuiteRun(Base):
+    """One ``rgym run --suite``: a run per task of a suite, the same agent and settings for each."""
+
+    __tablename__ = "suite_runs"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    suite: Mapped[str] = mapped_column(String(200), index=True)
+    """The suite's name (tasks/suites/<name>.yaml)."""
+    tasks: Mapped[list[str]] = mapped_column(JSON)
+    """The task ids of the suite when the suite run started, in the suite's order."""
+    agent: Mapped[str]
+    config: Mapped[dict[str, Any]]
+    """The run settings shared by every task's run (the RunConfig without its task), and the suite file."""
+    k: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+    runs: Mapped[list[Run]] = relationship(back_populates="suite_run", order_by="Run.id")
 
 
 class Run(Base):
@@ -92,7 +142,12 @@ class Run(Base):
     owner_pid: Mapped[int] = mapped_column(Integer)
     owner_host: Mapped[str] = mapped_column(String(255))
     owner_started: Mapped[float] = mapped_column(Float)
+    suite_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("suite_runs.id", ondelete="SET NULL"), index=True
+    )
+    """The suite run this run belongs to, if any."""
 
+    suite_run: Mapped[SuiteRun | None] = relationship(back_populates="runs")
     episodes: Mapped[list[Episode]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True, order_by="Episode.index"
     )
@@ -120,6 +175,12 @@ class Episode(Base):
     best_raw: Mapped[float | None] = mapped_column(Float)
     best_normalized: Mapped[float | None] = mapped_column(Float)
     failure_kind: Mapped[str | None] = mapped_column(String(32))
+    origin: Mapped[str | None] = mapped_column(String(16))
+    """agent | environment: whose failure (or success) the ended attempt is; None while running or cut short."""
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    """What went wrong (gym_core.outcomes.ErrorKind), for an episode that ended on an error."""
+    retry_of: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """The episode this one retries after an environment failure (same attempt index and seed)."""
     error: Mapped[str | None]
     usage: Mapped[dict[str, Any]]
     owner_pid: Mapped[int] = mapped_column(Integer)
@@ -170,6 +231,8 @@ class Evaluation(Base):
     episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
     step_index: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
+    split: Mapped[str | None] = mapped_column(String(16))
+    """public (validate) or private (submit, auto); None for evaluations recorded before splits existed."""
     raw_score: Mapped[float | None] = mapped_column(Float)
     normalized_score: Mapped[float | None] = mapped_column(Float)
     valid: Mapped[bool]
@@ -181,6 +244,22 @@ class Evaluation(Base):
     created_at: Mapped[datetime]
 
     episode: Mapped[Episode] = relationship(back_populates="evaluations")
+
+
+class RunConsistency(Base):
+    """A run's method consistency, computed once for one set of successful attempts (see
+    :mod:`gym_core.report.consistency_cache`); replaced when that set or the algorithm changes."""
+
+    __tablename__ = "run_consistency"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    """sha256 of what the value was computed from: the algorithm's version, the task, and per compared
+    attempt its episode id and final snapshot."""
+    value: Mapped[float | None] = mapped_column(Float)
+    """The method consistency; None when it is not defined (fewer than two attempts compared)."""
+    n_compared: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime]
 
 
 class Artifact(Base):
@@ -196,3 +275,18 @@ class Artifact(Base):
     compression: Mapped[str] = mapped_column(String(16))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """An API token of ``rgym serve``: only its sha256 is kept, never the secret itself."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    """agent, viewer or admin (see :mod:`gym_core.server.auth`)."""
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

@@ -6,6 +6,7 @@ Callers never see live ORM objects (STYLE.md: ``*Public`` schemas are kept apart
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,24 @@ class RunPublic(_Record):
     finished_at: datetime | None
     owner_pid: int
     owner_host: str
+    suite_run_id: str | None = None
+    """The suite run this run belongs to, if any."""
+
+
+class SuiteRunPublic(_Record):
+    """A suite run as stored: one run per task of a suite."""
+
+    id: str
+    suite: str
+    tasks: list[str]
+    """The suite's task ids when it started, in order."""
+    agent: str
+    config: dict[str, Any]
+    k: int
+    status: str
+    """running | completed | interrupted | failed"""
+    created_at: datetime
+    finished_at: datetime | None
 
 
 class EpisodePublic(_Record):
@@ -57,6 +76,11 @@ class EpisodePublic(_Record):
     best_raw: float | None
     best_normalized: float | None
     failure_kind: str | None
+    origin: str | None = None
+    """agent | environment (None while running or when cut short)."""
+    error_kind: str | None = None
+    retry_of: str | None = None
+    """The episode this one retries after an environment failure."""
     error: str | None
     usage: dict[str, Any]
     owner_pid: int
@@ -94,10 +118,49 @@ class EvaluationPublic(_Record):
     step_index: int
     kind: str
     """validate | submit | auto"""
+    split: str | None = None
+    """public (validate) | private (submit, auto); None for evaluations recorded before splits existed."""
     raw_score: float | None
     normalized_score: float | None
     valid: bool
     grader_output: str
     grader_output_digest: str | None
     snapshot: str | None
+    snapshot_truncated: bool = False
+    """True when the snapshot left files out (past the snapshot cap or the episode's artifact quota); see
+    :meth:`TraceStore.snapshot_info` for what it omits."""
     created_at: datetime
+
+
+class SnapshotInfo(_Record):
+    """What a stored workspace snapshot holds back."""
+
+    digest: str
+    truncated: bool
+    """True when files were left out for lack of room (the snapshot cap or the episode's artifact quota)."""
+    omitted: list[tuple[str, str]]
+    """(path, reason) of entries left out: links, special files and, when truncated, files too big for it;
+    the first :data:`gym_core.store.artifacts.MAX_OMITTED_LISTED` of them."""
+    omitted_count: int
+    """How many entries were left out in all."""
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    """A snapshot just stored: its digest, its tar size, and the bytes it added to the store."""
+
+    digest: str
+    size: int
+    stored_bytes: int
+    """Compressed bytes written (0 when the same snapshot was already stored)."""
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class CachedConsistency:
+    """A run's method consistency as cached in the store, with the key of what it was computed from."""
+
+    key: str
+    value: float | None
+    """None when not defined (fewer than two attempts compared)."""
+    n_compared: int

@@ -8,6 +8,12 @@ from pathlib import Path
 #: Names that never count towards a task's identity (caches, editor droppings).
 IGNORED_NAMES = frozenset({"__pycache__", ".pytest_cache", ".DS_Store", ".ipynb_checkpoints", ".git"})
 
+#: Entries at the top of a task folder that describe the task rather than make it up: measurements taken of
+#: the task (``rgym tasks verify --measure``) must not change the checksum they record, and neither do the
+#: maintainers' notes and scripts (MAINTAINERS.md, maintainer/: the data generator, measure.py). Nothing in
+#: them reaches an agent or the grader; the data they generate is counted where it ships.
+ABOUT_FILES = frozenset({"measured.json", "MAINTAINERS.md", "maintainer"})
+
 
 def iter_task_files(root: Path) -> list[Path]:
     """Files under ``root`` that make up the task, sorted, without caches."""
@@ -15,6 +21,8 @@ def iter_task_files(root: Path) -> list[Path]:
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if any(part in IGNORED_NAMES for part in rel.parts) or path.suffix == ".pyc":
+            continue
+        if rel.parts[0] in ABOUT_FILES:
             continue
         if path.is_file() or path.is_symlink():
             files.append(path)

@@ -1,4 +1,4 @@
-"""The task.yaml schema (SPEC.md section 1), as frozen pydantic models.
+"""The task.yaml schema (docs/tasks.md documents every field), as frozen pydantic models.
 
 Every field is documented with ``Field(description=...)`` so that ``TaskSpec.model_json_schema()`` is
 a usable reference for benchmark maintainers.
@@ -25,6 +25,13 @@ class Direction(StrEnum):
 
     MAXIMIZE = "maximize"
     MINIMIZE = "minimize"
+
+
+class Split(StrEnum):
+    """Which half of the hidden data a grading uses: validate sees public, submit and auto-submit private."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
 
 
 class Network(StrEnum):
@@ -57,7 +64,12 @@ class Metric(_Frozen):
 class Baseline(_Frozen):
     """The published or measured baseline, and how to reproduce it inside the workspace."""
 
-    score: float = Field(description="The baseline's score on the metric; normalizes to 0.")
+    score: float = Field(
+        description="The baseline's score on the private split (submit, auto-submit); normalizes to 0."
+    )
+    public_score: float = Field(
+        description="The baseline's score on the public split (validate); normalizes validate scores to 0."
+    )
     command: str = Field(min_length=1, description="Shell command, run in /workspace, that reproduces it.")
     tolerance: float = Field(
         default=0.05,
@@ -69,14 +81,22 @@ class Baseline(_Frozen):
 class Reference(_Frozen):
     """The withheld method: the human reference."""
 
-    score: float = Field(description="The reference method's score on the metric; normalizes to 1.")
+    score: float = Field(description="The reference method's score on the private split; normalizes to 1.")
+    public_score: float = Field(
+        description="The reference method's score on the public split; normalizes validate scores to 1."
+    )
 
 
 class Success(_Frozen):
     """When an episode counts as a success."""
 
     normalized_at_least: float = Field(
-        default=0.0, description="An episode succeeds when its final normalized score is at least this."
+        default=0.0,
+        description=(
+            "An episode succeeds when its final normalized score is at least this. A task without a "
+            "reference has no normalized score: it must keep the default 0.0, and an episode succeeds when "
+            "its final raw score beats baseline.score in the metric's direction."
+        ),
     )
 
 
@@ -112,6 +132,13 @@ class Budget(_Frozen):
         return type(self).model_validate({**self.model_dump(), **changes})
 
 
+class SubmissionKind(StrEnum):
+    """What the agent submits: output files the grader reads, or code the grader runs."""
+
+    FILES = "files"
+    CODE = "code"
+
+
 class Grader(_Frozen):
     """How a submission is graded, in a separate sandbox the agent never sees."""
 
@@ -119,6 +146,21 @@ class Grader(_Frozen):
     timeout_s: float = Field(default=300, gt=0, description="Timeout of the grader command.")
     submission: list[str] = Field(
         min_length=1, description="Workspace-relative files copied to /submission for grading."
+    )
+    submission_kind: SubmissionKind = Field(
+        default=SubmissionKind.FILES,
+        description=(
+            "files: the grader reads the submitted files. code: the submission is a program (a policy, a "
+            "strategy) that the grader runs as another user, who cannot read /eval (see docs/tasks.md)."
+        ),
+    )
+
+    self_reported: bool = Field(
+        default=False,
+        description=(
+            "True when the grader scores logs or results the agent wrote itself (no hidden data), as "
+            "ResearchGym's graders do: such a score is not tamper-proof, and verify and reports say so."
+        ),
     )
 
     @field_validator("submission")
@@ -130,6 +172,42 @@ class Grader(_Frozen):
         return paths
 
 
+class Exploit(_Frozen):
+    """A cheap trick that must not pay, played by `rgym tasks verify`."""
+
+    name: str = Field(pattern=TASK_ID_PATTERN, description="Short name: lowercase, digits and hyphens.")
+    agent: str = Field(
+        min_length=1,
+        description=(
+            "An --agent spec. script:/module: paths are relative to the task folder, e.g. "
+            "script:exploits/constant.jsonl or module:exploits/oracle.py:Oracle."
+        ),
+    )
+    max_normalized: float = Field(
+        description="Highest final (private split) normalized score the exploit may reach; at most the success bar."
+    )
+    runs: int = Field(
+        default=1,
+        ge=1,
+        le=20,
+        description="Attempts played in one run (a cross-attempt prober needs several).",
+    )
+    public_at_least: float | None = Field(
+        default=None,
+        description=(
+            "Positive control: the exploit's best validate (public split) normalized score must reach this, "
+            "which proves the trick really works where it can. None: no control."
+        ),
+    )
+
+    @field_validator("max_normalized", "public_at_least")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+
 class TaskSpec(_Frozen):
     """One task.yaml."""
 
@@ -137,9 +215,23 @@ class TaskSpec(_Frozen):
     version: int = Field(ge=1, description="Bumped when the task changes in a way that changes scores.")
     title: str = Field(min_length=1, description="One-line title.")
     paper: Paper = Field(description="The paper the task comes from.")
+    area: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "The research area, in a few words (e.g. uncertainty quantification, anomaly detection); shown in "
+            "the task catalogue (`rgym tasks list --format md`)."
+        ),
+    )
     metric: Metric = Field(description="The metric and its direction.")
     baseline: Baseline = Field(description="The baseline's score and command.")
-    reference: Reference = Field(description="The withheld method's score.")
+    reference: Reference | None = Field(
+        description=(
+            "The withheld method's scores, or null for a task that publishes none (e.g. one imported from "
+            "MLGym): normalized scores are then null, success means beating the baseline, and reports show "
+            "raw scores."
+        )
+    )
     success: Success = Field(default_factory=Success, description="When an episode succeeds.")
     budget: Budget = Field(default_factory=Budget, description="Default budgets of an episode.")
     grader: Grader = Field(description="How submissions are graded.")
@@ -149,6 +241,17 @@ class TaskSpec(_Frozen):
     knobs: dict[str, list[Any]] = Field(
         default_factory=dict,
         description="Tunable hyperparameters of the baseline: name -> candidate values (for the tuner agent).",
+    )
+    exploits: list[Exploit] = Field(
+        default_factory=list,
+        description="Cheap tricks that must not pay; `rgym tasks verify` plays each and checks its score.",
+    )
+    blocked_urls: list[str] = Field(
+        default_factory=list,
+        description=(
+            "URL patterns (``*`` wildcards) the agent must not reach where budget.network is egress: the "
+            "paper, its code, their mirrors. Kept from ResearchGym's blocked_urls.yaml."
+        ),
     )
 
     @field_validator("knobs")
@@ -163,12 +266,41 @@ class TaskSpec(_Frozen):
 
     @model_validator(mode="after")
     def _reference_beats_baseline(self) -> Self:
-        if not self.metric.better(self.reference.score, self.baseline.score):
-            word = "above" if self.metric.direction is Direction.MAXIMIZE else "below"
-            raise ValueError(
-                f"reference.score ({self.reference.score}) must be {word} baseline.score "
-                f"({self.baseline.score}) when the metric is {self.metric.direction.value}d"
-            )
+        if self.reference is None:
+            if self.success.normalized_at_least != 0.0:
+                raise ValueError(
+                    "success.normalized_at_least needs a reference (it is on the normalized scale); with "
+                    "reference: null remove it: success then means beating the baseline"
+                )
+            if self.exploits:
+                raise ValueError(
+                    "exploits need a reference (their bounds are normalized scores); with reference: null "
+                    "declare none, or give the task a reference"
+                )
+            return self
+        word = "above" if self.metric.direction is Direction.MAXIMIZE else "below"
+        for field_name in ("score", "public_score"):
+            ref, base = getattr(self.reference, field_name), getattr(self.baseline, field_name)
+            if not self.metric.better(ref, base):
+                raise ValueError(
+                    f"reference.{field_name} ({ref}) must be {word} baseline.{field_name} "
+                    f"({base}) when the metric is {self.metric.direction.value}d"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _exploits_below_success(self) -> Self:
+        bar = self.success.normalized_at_least
+        names: set[str] = set()
+        for i, exploit in enumerate(self.exploits):
+            if exploit.max_normalized > bar:
+                raise ValueError(
+                    f"exploits[{i}] ({exploit.name}): max_normalized {exploit.max_normalized:g} is above the "
+                    f"success bar success.normalized_at_least {bar:g}; an exploit may never count as a success"
+                )
+            if exploit.name in names:
+                raise ValueError(f"exploits[{i}]: the name {exploit.name!r} is used twice")
+            names.add(exploit.name)
         return self
 
     @property
@@ -176,13 +308,44 @@ class TaskSpec(_Frozen):
         """The Gymnasium id this task registers under."""
         return f"rgym/{self.id}-v{self.version}"
 
-    def normalize(self, raw: float | None) -> float | None:
-        """SPEC.md section 5: baseline -> 0, reference -> 1; None (invalid) stays None."""
-        if raw is None or not math.isfinite(raw):
+    def normalize(self, raw: float | None, split: Split = Split.PRIVATE) -> float | None:
+        """Baseline -> 0, reference -> 1 on the split's own scores; None (invalid, or no reference) stays None."""
+        if raw is None or not math.isfinite(raw) or self.reference is None:
             return None
-        span = self.reference.score - self.baseline.score
-        return (raw - self.baseline.score) / span + 0.0  # + 0.0 turns -0.0 into 0.0
+        if split is Split.PUBLIC:
+            base, ref = self.baseline.public_score, self.reference.public_score
+        else:
+            base, ref = self.baseline.score, self.reference.score
+        return (raw - base) / (ref - base) + 0.0  # + 0.0 turns -0.0 into 0.0
 
-    def succeeded(self, normalized: float | None) -> bool:
-        """True when a final normalized score counts as a success."""
+    def scoring_constants(self) -> dict[str, object]:
+        """What a report needs to score a run of this task; stored with every run, so reports stand alone."""
+        return {
+            "metric_name": self.metric.name,
+            "direction": self.metric.direction.value,
+            "baseline_raw": self.baseline.score,
+            "reference_raw": self.reference.score if self.reference else None,
+            "baseline_public_raw": self.baseline.public_score,
+            "reference_public_raw": self.reference.public_score if self.reference else None,
+            "success_threshold": self.success.normalized_at_least,
+            "self_reported": self.grader.self_reported,
+        }
+
+    @property
+    def has_reference(self) -> bool:
+        """False for a task with ``reference: null``: no normalized scores, success = beating the baseline."""
+        return self.reference is not None
+
+    def succeeded(self, raw: float | None, split: Split = Split.PRIVATE) -> bool:
+        """True when a final raw score counts as a success.
+
+        With a reference: its normalized score reaches ``success.normalized_at_least``. Without one: it beats
+        the split's baseline score in the metric's direction.
+        """
+        if raw is None or not math.isfinite(raw):
+            return False
+        if self.reference is None:
+            base = self.baseline.public_score if split is Split.PUBLIC else self.baseline.score
+            return self.metric.better(raw, base)
+        normalized = self.normalize(raw, split)
         return normalized is not None and normalized >= self.success.normalized_at_least

@@ -24,10 +24,26 @@ def get_episode(episode_id: str, store: StoreDep) -> EpisodeDetail:
     )
 
 
+#: The most steps one request returns when it asks for a page.
+MAX_PAGE = 1000
+
+
 @router.get("/{episode_id}/steps")
-def list_steps(episode_id: str, store: StoreDep) -> list[StepPublic]:
-    """Every step of an episode in order. Long outputs are cut; ``overflow`` names the fields that were."""
-    return store.list_steps(store.resolve_episode_id(episode_id))
+def list_steps(
+    episode_id: str,
+    store: StoreDep,
+    after: Annotated[
+        int | None,
+        Query(ge=-1, description="Cursor: only steps with a greater index (the last index already seen)."),
+    ] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_PAGE, description=f"At most this many steps (1 to {MAX_PAGE}).")
+    ] = None,
+) -> list[StepPublic]:
+    """The steps of an episode in order: all of them, or with ``limit`` one page after the cursor ``after``
+    (the next page starts after the last index returned; a page shorter than ``limit`` is the last).
+    Long outputs are cut; ``overflow`` names the fields that were."""
+    return store.list_steps(store.resolve_episode_id(episode_id), after=after, limit=limit)
 
 
 @router.get("/{episode_id}/steps/{index}/output")

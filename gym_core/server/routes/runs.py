@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from gym_core.report import render_report
-from gym_core.reporting import load_run_data
-from gym_core.server.deps import StoreDep
+from gym_core.report.store_loader import load_run_rows
+from gym_core.server.deps import ReportCacheDep, StoreDep
 from gym_core.server.schemas import RunDetail, RunSummary
 from gym_core.store import TraceStore
 
@@ -25,31 +25,46 @@ _REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; 
 def list_runs(
     store: StoreDep,
     task_id: Annotated[str | None, Query(description="Only runs of this task.")] = None,
+    agent: Annotated[
+        str | None, Query(description="Only runs of this agent (its spec, or the name before ':').")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Only runs started at or after (ISO 8601).")] = None,
+    suite_run_id: Annotated[
+        str | None, Query(description="Only the per-task runs of this suite run (any unique id prefix).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many runs.")] = 500,
 ) -> list[RunSummary]:
-    """Runs, newest first."""
-    return [RunSummary.of(run) for run in store.list_runs(task_id=task_id, limit=limit)]
+    """Runs, newest first, each with its status colour and headline metrics (what ``rgym runs`` shows)."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    suite = store.resolve_suite_run_id(suite_run_id) if suite_run_id is not None else None
+    records = store.list_runs(task_id=task_id, agent=agent, since=since, suite_run_id=suite, limit=limit)
+    rows = load_run_rows(store, records)
+    return [RunSummary.of(run, row) for run, row in zip(records, rows, strict=True)]
 
 
 @router.get("/{run_id}")
 def get_run(run_id: str, store: StoreDep) -> RunDetail:
-    """A run (any unique id prefix) and its episodes."""
+    """A run (any unique id prefix), its episodes, and its summary."""
     full_id = store.resolve_run_id(run_id)
-    return RunDetail(run=store.get_run(full_id), episodes=store.list_episodes(full_id))
+    run = store.get_run(full_id)
+    (row,) = load_run_rows(store, [run])
+    return RunDetail(run=run, episodes=store.list_episodes(full_id), summary=RunSummary.of(run, row))
 
 
 @router.get("/{run_id}/report")
-def get_report(run_id: str, store: StoreDep) -> object:
-    """The report of one run as JSON (what ``rgym report RUN_ID --format json`` prints)."""
-    text = render_report([load_run_data(store, run_id)], "json")
+def get_report(run_id: str, store: StoreDep, reports: ReportCacheDep) -> object:
+    """The report of one run as JSON (what ``rgym report RUN_ID --format json`` prints), cached per state of
+    the run."""
+    text = reports.render(store, run_id, "json")
     report: object = json.loads(text)
     return report
 
 
 @router.get("/{run_id}/report.html", response_class=HTMLResponse)
-def get_report_html(run_id: str, store: StoreDep) -> HTMLResponse:
-    """The self-contained HTML report of one run, with plots."""
-    text = render_report([load_run_data(store, run_id)], "html")
+def get_report_html(run_id: str, store: StoreDep, reports: ReportCacheDep) -> HTMLResponse:
+    """The self-contained HTML report of one run, with plots, cached per state of the run."""
+    text = reports.render(store, run_id, "html")
     return HTMLResponse(
         text.encode("utf-8", errors="replace"), headers={"Content-Security-Policy": _REPORT_POLICY}
     )
