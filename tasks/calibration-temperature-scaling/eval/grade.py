@@ -1,11 +1,23 @@
-"""Grader: expected calibration error (ECE, 15 bins) of predictions.csv against the hidden test labels.
+"""Grader: negative log-likelihood (NLL) of predictions.csv on one split of the hidden test labels.
 
-Usage: ``python grade.py SUBMISSION_DIR``. Prints a reliability table and, as the last stdout line, a JSON
-object ``{"score": <ece>, "accuracy": ..., "nll": ..., "n": ...}``. An invalid submission gets one clear line
-on stderr, a non-zero exit and no score.
+Usage: ``RGYM_SPLIT=public|private python grade.py SUBMISSION_DIR``.
 
-A submission whose test accuracy is below ``MIN_ACCURACY`` is invalid: ECE alone is minimised by predicting
-the class prior for every example (confidence 0.1, accuracy 0.1), which answers nothing.
+``test_labels.csv`` next to this file holds ``id,split,label`` for every row of the workspace's
+``data/test.csv``: a public split (scored by ``validate``) and a private split (scored by ``submit``).
+The submission must cover every test id of both splits and is checked in full whatever the split, so its
+validity never depends on which rows are in which split or on their labels.
+
+Exit codes (the rgym grader contract):
+  0: the last stdout line is JSON ``{"score": <nll>, ...}``; the other keys (split, n, accuracy, Brier
+     score, ECE, mean confidence) are diagnostics for evaluators, aggregated over the split and rounded.
+     Nothing per row or per bin is printed.
+  1: an invalid submission; one line on stderr says what to fix, from the submission's content alone.
+  2: misuse or an internal failure of the grader itself (bad arguments, RGYM_SPLIT missing or unknown,
+     unreadable labels); never the submission's fault.
+
+The score is rounded to ``SCORE_DECIMALS`` decimals: finer than any difference worth ranking (the baseline
+and the reference are 0.35 apart), and it bounds what one score can tell about the hidden labels
+(MAINTAINERS.md, "Label leakage through validate").
 
 Standard library only, so the grader does not depend on what the agent installed.
 """
@@ -15,34 +27,75 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 LABELS_FILE = Path(__file__).resolve().parent / "test_labels.csv"
 SUBMISSION_FILE = "predictions.csv"
+SPLITS = ("public", "private")
 N_CLASSES = 10
-N_BINS = 15
 SUM_TOLERANCE = 1e-3
-# The baseline reaches 0.69; the floor only refuses degenerate, near-uniform predictors.
-MIN_ACCURACY = 0.60
-# Floor on the probability of the true label in the NLL diagnostic, so a confident miss stays finite.
-NLL_FLOOR = 1e-15
-# A correct file is ~60 KB; anything far larger is not worth parsing.
+# Floor on the probability of the true label, so a zero on the true class costs -ln(1e-15) = 34.54, not inf.
+PROB_FLOOR = 1e-15
+SCORE_DECIMALS = 4
+DIAGNOSTIC_DECIMALS = 4
+N_BINS = 15  # ECE diagnostic, as in Guo et al. (2017)
+# A correct file is about 100 KB; anything far larger is not worth parsing.
 MAX_BYTES = 20 * 1024 * 1024
 EXPECTED_HEADER = ["id", *(f"p{k}" for k in range(N_CLASSES))]
 EXIT_INVALID = 1
+EXIT_MISUSE = 2
 
 
 class InvalidSubmission(Exception):
     """Raised when predictions.csv cannot be graded; the message says what to fix."""
 
 
-def read_labels(path: Path = LABELS_FILE) -> dict[int, int]:
-    """The hidden test labels, ``id -> class``."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        next(reader)
-        return {int(row[0]): int(row[1]) for row in reader}
+class GraderMisuse(Exception):
+    """Raised when the grader itself is called wrongly or its hidden data is unusable (exit 2)."""
+
+
+def split_from_env(environ: Mapping[str, str]) -> str:
+    """The split named by ``RGYM_SPLIT``.
+
+    Raises:
+        GraderMisuse: the variable is missing or names no split.
+    """
+    split = environ.get("RGYM_SPLIT")
+    if split not in SPLITS:
+        shown = "unset" if split is None else repr(split)
+        raise GraderMisuse(f"RGYM_SPLIT must be 'public' or 'private', got {shown}")
+    return split
+
+
+def read_labels(path: Path | None = None) -> dict[int, tuple[str, int]]:
+    """The hidden test labels, ``id -> (split, class)``; ``path`` defaults to ``LABELS_FILE``.
+
+    Raises:
+        GraderMisuse: the file is missing or malformed (a broken task, not a bad submission).
+    """
+    path = LABELS_FILE if path is None else path
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise GraderMisuse(f"cannot read the hidden labels {path.name}: {exc.strerror}") from None
+    if not rows or rows[0] != ["id", "split", "label"]:
+        raise GraderMisuse(f"{path.name}: the header must be id,split,label")
+    labels: dict[int, tuple[str, int]] = {}
+    for row in rows[1:]:
+        try:
+            row_id, split, label = int(row[0]), row[1], int(row[2])
+        except (IndexError, ValueError):
+            raise GraderMisuse(f"{path.name}: a malformed row") from None
+        if split not in SPLITS or not 0 <= label < N_CLASSES or row_id in labels:
+            raise GraderMisuse(f"{path.name}: a row with an unknown split, label or a repeated id")
+        labels[row_id] = (split, label)
+    if not all(any(s == split for s, _ in labels.values()) for split in SPLITS):
+        raise GraderMisuse(f"{path.name}: both splits must have rows")
+    return labels
 
 
 def _parse_probability(cell: str, where: str) -> float:
@@ -59,6 +112,8 @@ def _parse_probability(cell: str, where: str) -> float:
 
 def read_submission(path: Path, expected_ids: set[int]) -> dict[int, list[float]]:
     """Parse and check ``predictions.csv``: ``id -> probabilities``, each row normalised to sum 1.
+
+    ``expected_ids`` are the ids of both splits, so every message is about the file alone.
 
     Raises:
         InvalidSubmission: the first problem found, naming the line and column.
@@ -109,11 +164,11 @@ def read_submission(path: Path, expected_ids: set[int]) -> dict[int, list[float]
             raise InvalidSubmission(f"{where}: id {row_id} appears twice")
         probs = [_parse_probability(cell, f"{where}, column p{k}") for k, cell in enumerate(row[1:])]
         total = math.fsum(probs)
-        if abs(total - 1.0) > SUM_TOLERANCE:
+        if abs(total - 1.0) > SUM_TOLERANCE + 1e-12:  # inclusive, whatever the decimal-to-binary rounding
             raise InvalidSubmission(
                 f"{where}: probabilities sum to {total:.6f}; each row must sum to 1 within {SUM_TOLERANCE}"
             )
-        # Normalising removes the rounding slack, so nudging confidences within the tolerance gains nothing.
+        # Normalising removes the rounding slack, so the tolerance cannot be used to inflate probabilities.
         predictions[row_id] = [p / total for p in probs]
     missing = sorted(expected_ids - predictions.keys())
     if missing:  # unreachable with the row count and duplicate checks, kept as a safety net
@@ -130,6 +185,16 @@ def argmax(values: list[float]) -> int:
     return best
 
 
+def log_loss(probs: list[float], label: int) -> float:
+    """``-ln p[label]``, with the probability floored at ``PROB_FLOOR``."""
+    return -math.log(max(probs[label], PROB_FLOOR))
+
+
+def brier(probs: list[float], label: int) -> float:
+    """Squared distance between the probabilities and the one-hot label (0 to 2)."""
+    return math.fsum((p - (1.0 if k == label else 0.0)) ** 2 for k, p in enumerate(probs))
+
+
 def bin_index(confidence: float, n_bins: int = N_BINS) -> int:
     """Bin m (0-based) covers ((m)/M, (m+1)/M], as in Guo et al. (2017); 0 falls in the first bin."""
     m = min(max(math.ceil(confidence * n_bins) - 1, 0), n_bins - 1)
@@ -141,10 +206,11 @@ def bin_index(confidence: float, n_bins: int = N_BINS) -> int:
     return m
 
 
-def reliability(
-    confidences: list[float], correct: list[bool], n_bins: int = N_BINS
-) -> list[tuple[int, float, float]]:
-    """Per bin: ``(count, mean confidence, accuracy)``; empty bins are ``(0, nan, nan)``."""
+def expected_calibration_error(confidences: list[float], correct: list[bool], n_bins: int = N_BINS) -> float:
+    """ECE = sum over bins of |B_m| / n * |acc(B_m) - conf(B_m)| (Guo et al. 2017, eq. 3)."""
+    n = len(confidences)
+    if n == 0:
+        raise ValueError("ECE of an empty set is undefined")
     counts = [0] * n_bins
     conf_sums = [0.0] * n_bins
     hits = [0] * n_bins
@@ -153,69 +219,68 @@ def reliability(
         counts[m] += 1
         conf_sums[m] += conf
         hits[m] += int(ok)
-    return [
-        (c, conf_sums[m] / c, hits[m] / c) if c else (0, math.nan, math.nan) for m, c in enumerate(counts)
-    ]
+    return math.fsum(abs(hits[m] - conf_sums[m]) / n for m in range(n_bins) if counts[m])
 
 
-def expected_calibration_error(confidences: list[float], correct: list[bool], n_bins: int = N_BINS) -> float:
-    """ECE = sum over bins of |B_m| / n * |acc(B_m) - conf(B_m)| (Guo et al. 2017, eq. 3)."""
-    n = len(confidences)
-    if n == 0:
-        raise ValueError("ECE of an empty set is undefined")
-    return math.fsum(
-        c / n * abs(acc - conf) for c, conf, acc in reliability(confidences, correct, n_bins) if c
-    )
-
-
-def grade(submission_dir: Path, labels_path: Path = LABELS_FILE) -> dict[str, float | int]:
-    """Score one submission folder; prints the reliability table and returns the result object.
+def grade(submission_dir: Path, split: str, labels_path: Path | None = None) -> dict[str, float | int | str]:
+    """Score one submission folder on ``split``: the result object the grader prints.
 
     Raises:
-        InvalidSubmission: the file is malformed, or its accuracy is below ``MIN_ACCURACY``.
+        InvalidSubmission: the file is malformed (checked over every test id, whatever the split).
+        GraderMisuse: ``split`` is unknown or the hidden labels are unusable.
     """
+    if split not in SPLITS:
+        raise GraderMisuse(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     labels = read_labels(labels_path)
     predictions = read_submission(submission_dir / SUBMISSION_FILE, set(labels))
+    losses: list[float] = []
+    briers: list[float] = []
     confidences: list[float] = []
     correct: list[bool] = []
-    log_losses: list[float] = []
-    for row_id, label in sorted(labels.items()):
+    for row_id, (row_split, label) in sorted(labels.items()):
+        if row_split != split:
+            continue
         probs = predictions[row_id]
         predicted = argmax(probs)
+        losses.append(log_loss(probs, label))
+        briers.append(brier(probs, label))
         confidences.append(probs[predicted])
         correct.append(predicted == label)
-        log_losses.append(-math.log(max(probs[label], NLL_FLOOR)))
-    accuracy = sum(correct) / len(correct)
-    if accuracy < MIN_ACCURACY:
-        raise InvalidSubmission(
-            f"test accuracy is {accuracy:.4f}, below the required {MIN_ACCURACY:.2f} (see README.md, Metric)"
-        )
-    ece = expected_calibration_error(confidences, correct)
-    nll = math.fsum(log_losses) / len(log_losses)
-    print(f"{'bin':>13}  {'count':>5}  {'confidence':>10}  {'accuracy':>8}")
-    for m, (count, conf, acc) in enumerate(reliability(confidences, correct)):
-        if count:
-            print(f"({m / N_BINS:.3f},{(m + 1) / N_BINS:.3f}]  {count:5d}  {conf:10.4f}  {acc:8.4f}")
-    print(
-        f"n={len(correct)}  accuracy={accuracy:.4f}  mean confidence={math.fsum(confidences) / len(correct):.4f}"
-    )
-    print(f"negative log-likelihood = {nll:.4f} (diagnostic only)")
-    print(f"ECE ({N_BINS} bins) = {ece:.6f}")
-    return {"score": round(ece, 6), "accuracy": round(accuracy, 6), "nll": round(nll, 6), "n": len(correct)}
+    n = len(losses)
+
+    def mean(values: list[float]) -> float:
+        return round(math.fsum(values) / n, DIAGNOSTIC_DECIMALS)
+
+    return {
+        "score": round(math.fsum(losses) / n, SCORE_DECIMALS),
+        "split": split,
+        "n": n,
+        "accuracy": round(sum(correct) / n, DIAGNOSTIC_DECIMALS),
+        "brier": mean(briers),
+        "ece": round(expected_calibration_error(confidences, correct), DIAGNOSTIC_DECIMALS),
+        "mean_confidence": mean(confidences),
+    }
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python grade.py SUBMISSION_DIR", file=sys.stderr)
-        return 2
+def main(argv: list[str], environ: Mapping[str, str]) -> int:
+    """Grade ``argv[1]`` on the split ``environ`` names; the process exit code."""
     try:
-        result = grade(Path(argv[1]))
+        if len(argv) != 2:
+            raise GraderMisuse("usage: RGYM_SPLIT=public|private python grade.py SUBMISSION_DIR")
+        split = split_from_env(environ)
+        result = grade(Path(argv[1]), split)
     except InvalidSubmission as exc:
         print(f"invalid submission: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except GraderMisuse as exc:
+        print(f"grader error: {exc}", file=sys.stderr)
+        return EXIT_MISUSE
+    except Exception as exc:  # a bug here must not pass for an invalid submission (exit 1), nor leak data
+        print(f"grader error: internal failure ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_MISUSE
     print(json.dumps(result))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, os.environ))
