@@ -14,12 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 from gym_core.settings import get_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Mutation testing (scripts/mutate.py) runs the tests once per mutant: fewer, derandomized examples there.
+settings.register_profile("mutation", max_examples=20, derandomize=True, deadline=None)
+settings.load_profile(os.environ.get("RGYM_HYPOTHESIS_PROFILE", "default"))
 
 
 def _docker_client():  # type: ignore[no-untyped-def]
@@ -28,6 +33,13 @@ def _docker_client():  # type: ignore[no-untyped-def]
     client = docker.from_env(timeout=30)
     client.ping()
     return client
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the files marked ``longest_first`` first, so that under ``pytest -n`` (``make test``) their
+    minutes overlap the rest of the suite instead of trailing it. The sort is stable and by file, so each
+    file stays in one piece and in its own order."""
+    items.sort(key=lambda item: item.get_closest_marker("longest_first") is None)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.base import Agent, TaskInfo
+from rgym_agents.base import Agent, TaskInfo
 
 BASELINE_COMMAND = "python baseline.py"
 README = "# Tiny task\nMake predictions.csv better."

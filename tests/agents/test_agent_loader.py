@@ -1,8 +1,9 @@
-"""agents.loader: every --agent form, and one clear AgentError for each kind of mistake."""
+"""rgym_agents.loader: every --agent form, and one clear AgentError for each kind of mistake."""
 
 from __future__ import annotations
 
 import pickle
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,13 @@ from typing import Any
 import pytest
 from fake_env import FakeEnv, make_task, run_episode
 
-from agents import Agent, agent_factory, load_agent
-from agents.baseline import BaselineAgent
-from agents.llm import LLMAgent
-from agents.noop import NoopAgent
-from agents.script import ScriptAgent
-from agents.tuner import TunerAgent
 from gym_core.errors import EXIT_BAD_INPUT, AgentError
+from rgym_agents import Agent, agent_factory, load_agent
+from rgym_agents.baseline import BaselineAgent
+from rgym_agents.llm import LLMAgent
+from rgym_agents.noop import NoopAgent
+from rgym_agents.script import ScriptAgent
+from rgym_agents.tuner import TunerAgent
 
 
 def test_builtin_agents_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +131,7 @@ def test_module_from_a_file_path(tmp_path: Path) -> None:
     path = user_file(
         tmp_path,
         """
-        from agents import BaseAgent
+        from rgym_agents import BaseAgent
 
         class Echo(BaseAgent):
             name = "echo"
@@ -231,3 +232,27 @@ def test_a_user_agent_keeps_its_own_reset_usage_and_close(tmp_path: Path) -> Non
     assert agent.step_usage() == {"prompt_tokens": 1}
     module: Any = __import__("sys").modules[type(agent.inner).__module__]  # type: ignore[attr-defined]
     assert module.calls == [("reset", "tiny", 4), ("close",)]
+
+
+def test_every_attempt_gets_a_fresh_agent_and_a_fresh_module(tmp_path: Path) -> None:
+    """State an attempt could learn (module globals, class attributes) never reaches the next attempt."""
+    path = tmp_path / "prober.py"
+    path.write_text(
+        "from rgym_agents import BaseAgent\n"
+        "SEEN = []\n"
+        "class Prober(BaseAgent):\n"
+        "    learned = {}\n"
+        "    def act(self, observation):\n"
+        "        SEEN.append(1)\n"
+        "        type(self).learned[len(SEEN)] = observation.get('score')\n"
+        "        return {'tool': 'submit'}\n"
+    )
+    factory = agent_factory(f"module:{path}:Prober")
+    first, second = factory(), factory()
+    first.act({"score": 0.5})
+    first.act({"score": 0.7})
+    assert first is not second and type(first) is not type(second)
+    second.act({"score": None})
+    inner = getattr(second, "inner", second)
+    assert type(inner).learned == {1: None}
+    assert sys.modules[type(inner).__module__].SEEN == [1]

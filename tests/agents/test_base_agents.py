@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from fake_env import BASELINE_COMMAND, FakeEnv, make_task, run_episode
 
-from agents import Agent, BaseAgent, PlanAgent, TaskInfo, action_problem
-from agents.baseline import BaselineAgent
-from agents.noop import NoopAgent
 from gym_core.errors import AgentError
 from gym_core.tasks.loader import load_task
+from rgym_agents import Agent, BaseAgent, PlanAgent, TaskInfo, action_problem
+from rgym_agents.baseline import BaselineAgent
+from rgym_agents.noop import NoopAgent
 
 FIXTURE_TASK = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
 
@@ -69,14 +69,19 @@ def test_plan_agent_submits_when_its_plan_ends_and_can_be_reset() -> None:
         ({"tool": "bash", "command": "ls", "timeout_s": 5}, None),
         ({"tool": "write_file", "path": "a", "content": ""}, None),
         ({"tool": "validate"}, None),
-        (["bash"], "must be a JSON object"),
-        ({"command": "ls"}, 'needs a "tool" field'),
+        (["bash"], "action must be a JSON object, got list"),
+        ({"command": "ls"}, "action has no 'tool' field"),
         ({"tool": "shell", "command": "ls"}, "unknown tool 'shell'"),
-        ({"tool": "bash"}, "needs a 'command' field"),
-        ({"tool": "bash", "command": 3}, "'command' of tool 'bash' must be a string"),
-        ({"tool": "bash", "command": "ls", "timeout_s": True}, "must be a number"),
-        ({"tool": "read_file", "path": "a", "cmd": "x"}, "does not take 'cmd'"),
-        ({"tool": "submit", "now": True}, "does not take 'now'"),
+        ({"tool": "bash"}, "bash: missing field 'command'"),
+        ({"tool": "bash", "command": 3}, "bash: field 'command' must be a string, got int"),
+        ({"tool": "bash", "command": "ls", "timeout_s": True}, "must be a number, got bool"),
+        # Values are the environment's to refuse: an exploit script may still try a path outside /workspace.
+        ({"tool": "read_file", "path": "/eval/labels.csv"}, None),
+        (
+            {"tool": "read_file", "path": "a", "cmd": "x"},
+            "read_file: unknown field(s) 'cmd' (it takes: path)",
+        ),
+        ({"tool": "submit", "now": True}, "submit: unknown field(s) 'now' (it takes: no other fields)"),
     ],
 )
 def test_action_problem(action: Any, problem: str | None) -> None:

@@ -9,8 +9,9 @@ import pytest
 from fake_env import FakeEnv, make_task, run_episode
 from fake_openai_server import FakeOpenAIServer, call, http_error, reply, solve_with, text
 
-from agents.llm import NUDGE, TRUNCATED, LLMAgent, context_chars, price_for
+from gym_core.actions import TOOLS
 from gym_core.errors import AgentError
+from rgym_agents.llm import NUDGE, TRUNCATED, LLMAgent, context_chars, price_for
 
 
 def obs(output: str = "ok", **extra: Any) -> dict[str, Any]:
@@ -68,7 +69,8 @@ def test_a_scripted_conversation_becomes_the_right_actions(fake_openai: FakeOpen
     bash = first["tools"][0]["function"]["parameters"]
     assert bash["required"] == ["command"] and set(bash["properties"]) == {"command", "timeout_s"}
     assert [m["role"] for m in first["messages"]] == ["system", "user"]
-    assert "validate" in first["messages"][0]["content"] and "submit" in first["messages"][0]["content"]
+    system = first["messages"][0]["content"]
+    assert all(f"- {tool.name}: {tool.description}" in system for tool in TOOLS.values()), system
     assert "predictions.csv" in first["messages"][0]["content"]
     assert "Make predictions.csv better." in first["messages"][1]["content"]
     assert fake_openai.headers[0]["authorization"] == "Bearer test-key"
@@ -137,7 +139,7 @@ def test_malformed_arguments_are_sent_back_as_an_error(fake_openai: FakeOpenAISe
     assert "not valid JSON" in second[-1]["content"]
     third = fake_openai.requests[2]["messages"]
     errors = {m["tool_call_id"]: m["content"] for m in third if m["role"] == "tool"}
-    assert "needs a 'command' field" in errors["typo"]
+    assert "bash: unknown field(s) 'cmd' (it takes: command, timeout_s)" in errors["typo"]
     assert "unknown tool 'shell'" in errors["unknown"]
     assert_pairing(third)
     agent.close()

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from fake_env import FakeEnv, make_task, run_episode
 
-from agents.script import ScriptAgent, load_script
 from gym_core.errors import AgentError
+from rgym_agents.script import ScriptAgent, load_script
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -57,11 +57,11 @@ def test_each_episode_replays_the_whole_script(tmp_path: Path) -> None:
             '{"tool": "validate"}\n\n{"tool": "shell", "command": "ls"}\n',
             r"plan\.jsonl:3: unknown tool 'shell'",
         ),
-        ('{"tool": "bash"}\n', r"plan\.jsonl:1: tool 'bash' needs a 'command' field"),
-        ('"bash ls"\n', r"plan\.jsonl:1: must be a JSON object, not str"),
+        ('{"tool": "bash"}\n', r"plan\.jsonl:1: bash: missing field 'command'"),
+        ('"bash ls"\n', r"plan\.jsonl:1: action must be a JSON object, got str"),
         (
             '{"tool": "bash", "cmd": "ls", "command": "ls"}\n',
-            r"plan\.jsonl:1: tool 'bash' does not take 'cmd'",
+            r"plan\.jsonl:1: bash: unknown field\(s\) 'cmd'",
         ),
     ],
 )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fake_env import BASELINE_COMMAND, FakeEnv, make_task, run_episode
 
-from agents.tuner import KNOBS_FILE, TunerAgent, config_at, config_count, sample_configs
+from rgym_agents.tuner import KNOBS_FILE, TunerAgent, config_at, config_count, sample_configs
 
 KNOBS: dict[str, list[Any]] = {
     "lr": [0.001, 0.01, 0.1, 1.0],

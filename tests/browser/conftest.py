@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,12 @@ import pytest
 import uvicorn
 
 from gym_core.server import create_app
+from gym_core.server.auth import COOKIE
 from gym_core.store import open_store
+from gym_core.store.tokens import Role, create_token
 from tests.conftest import IN_CI
 from tests.server.traces import Filled, fill
+from tests.server.viewer_cases import Cases, fill_cases
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,15 +61,23 @@ def chromium() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Filled]]:
-    """The viewer's base URL, serving a freshly filled SQLite store, and what the store holds."""
-    url = f"sqlite:///{tmp_path / 'traces.db'}"
-    store = open_store(url)
-    try:
-        filled = fill(store)
-    finally:
-        store.close()
+#: The viewer token of each served base URL (see :func:`sign_in`).
+TOKENS: dict[str, str] = {}
+
+
+def sign_in(page: Any, base: str) -> None:
+    """Give the page's browser the viewer cookie that the login page would set."""
+    page.context.add_cookies([{"name": COOKIE, "value": TOKENS[base], "url": base}])
+
+
+@contextmanager
+def serving(url: str) -> Iterator[str]:
+    """The real app under uvicorn on a free loopback port, serving the store at ``url``; yields its base URL.
+
+    The store gets a viewer token: :func:`sign_in` gives a page its cookie.
+    """
+    with open_store(url) as store:
+        _, secret = create_token(store, Role.VIEWER, "browser tests")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
@@ -74,6 +86,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Filled]]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
+    TOKENS[base] = secret
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -87,8 +100,31 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Filled]]:
             pytest.fail("the server did not answer /healthz within 15 s")
         time.sleep(0.05)  # poll interval of a bounded wait, not a synchronisation
     try:
-        yield base, filled
+        yield base
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Filled]]:
+    """The viewer's base URL, serving a freshly filled SQLite store, and what the store holds."""
+    url = f"sqlite:///{tmp_path / 'traces.db'}"
+    store = open_store(url)
+    try:
+        filled = fill(store)
+    finally:
+        store.close()
+    with serving(url) as base:
+        yield base, filled
+
+
+@pytest.fixture
+def served_cases(tmp_path: Path) -> Iterator[tuple[str, Cases]]:
+    """The viewer serving the runs of tests/server/viewer_cases.py."""
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    with open_store(url) as store:
+        cases = fill_cases(store)
+    with serving(url) as base:
+        yield base, cases

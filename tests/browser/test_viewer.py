@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import sign_in
 from tests.server.traces import HOSTILE_OUTPUT, Filled
 
 pytestmark = pytest.mark.browser
@@ -19,6 +20,7 @@ def test_browse_a_run_step_by_step_with_the_keyboard(chromium: Any, served: tupl
 
     base, filled = served
     page = chromium.new_page(viewport={"width": 1200, "height": 800})
+    sign_in(page, base)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -74,6 +76,7 @@ def test_browse_a_run_step_by_step_with_the_keyboard(chromium: Any, served: tupl
 def test_an_unknown_episode_shows_the_api_error(chromium: Any, served: tuple[str, Filled]) -> None:
     base, _ = served
     page = chromium.new_page()
+    sign_in(page, base)
     page.goto(base + "/#/episode/ZZZZZZ")
     page.wait_for_selector("#error")
     assert "no episode id starts with 'ZZZZZZ'" in page.inner_text("#error")
@@ -83,7 +86,30 @@ def test_an_unknown_episode_shows_the_api_error(chromium: Any, served: tuple[str
 def test_the_html_report_opens(chromium: Any, served: tuple[str, Filled]) -> None:
     base, filled = served
     page = chromium.new_page()
+    sign_in(page, base)
     response = page.goto(f"{base}/api/runs/{filled.run_id}/report.html")
     assert response is not None and response.status == 200
     assert "rgym report" in page.inner_text("h1")
     page.close()
+
+
+def test_the_login_page_swaps_a_token_for_a_cookie(chromium: Any, served: tuple[str, Filled]) -> None:
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import TOKENS
+
+    base, _ = served
+    page = chromium.new_page()
+    page.goto(base + "/")  # no cookie yet: the static login page
+    assert page.url == base + "/login"
+    assert page.locator("form").count() == 1 and page.locator("script").count() == 0
+    page.fill("#token", "rgym_not-a-real-token")
+    page.click("button[type=submit]")
+    expect(page.locator("#message")).to_contain_text("not valid")
+    page.fill("#token", TOKENS[base])
+    page.click("button[type=submit]")
+    page.wait_for_selector("table")
+    assert page.url == base + "/"
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "rgym_token"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # no script of the page can read the token

@@ -19,7 +19,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tasks"
     [
         (["--backend", "podman"], "unknown sandbox backend 'podman'"),
         (["--backend", "local", "--budget", "memory_mb=-1"], "--budget memory_mb: must be > 0"),
-        (["--backend", "local", "--budget", "walltime=3"], "unknown budget key(s): walltime"),
+        (
+            ["--backend", "local", "--budget", "walltime=3"],
+            "--budget: unknown key walltime (did you mean wall_time_s? valid keys: wall_time_s, step_limit,",
+        ),
         (["--backend", "local", "--perturb", "prompt=shouty"], "no description variant 'shouty'"),
         (["--backend", "local", "--runs", "0"], "--runs must be at least 1"),
         (["--backend", "local", "--agent", "tunr"], "Did you mean 'tuner'?"),

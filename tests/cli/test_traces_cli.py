@@ -151,3 +151,27 @@ def test_unknown_id_in_a_real_process_prints_one_line(store_url: str) -> None:
     assert result.stderr.strip().splitlines() == [
         f"error: no run id starts with '01ZZZZ' in the trace store {store_url}"
     ]
+
+
+def test_replay_lists_the_requests_a_step_s_network_refused() -> None:
+    from gym_core.cli.traces import _refusal_lines
+
+    flags = {
+        "blocked_requests": [
+            {
+                "method": "GET",
+                "target": "http://paper.test/abs/1",
+                "reason": "blocked_url",
+                "pattern": "paper.test/abs/*",
+            },
+            {"method": "CONNECT", "target": "10.0.0.5:443", "reason": "local_address", "pattern": None},
+        ],
+        "blocked_requests_count": 7,
+    }
+    lines = [str(t) for t in _refusal_lines(flags)]
+    assert lines == [
+        "network refused: GET http://paper.test/abs/1 (blocked_url, pattern paper.test/abs/*)",
+        "network refused: CONNECT 10.0.0.5:443 (local_address)",
+        "network refused 5 more requests",
+    ]
+    assert _refusal_lines({"skipped": True}) == []

@@ -19,8 +19,9 @@ from gym_core.store import TraceStore, open_store
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
 
 
-@pytest.fixture(params=["docker", "local"])
+@pytest.fixture(params=[pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow]), "local"])
 def backend(request: pytest.FixtureRequest) -> str:
+    """Both backends; the local one is fast, so its tests without their own marks run in the fast subset."""
     if request.param == "docker":
         request.getfixturevalue("docker_client")
     return str(request.param)
@@ -68,7 +69,8 @@ def test_baseline_then_reference_answer(backend: str, store: TraceStore) -> None
         )
         baseline_obs, validated, _, submitted = steps[0][0], steps[1], steps[2], steps[3]
         assert baseline_obs["exit_code"] == 0 and "wrote answer.txt with 5.0" in baseline_obs["output"]
-        assert validated[0]["score"] == pytest.approx(5.0)
+        # validate grades the public split (baseline 4.0 there), submit the private one (baseline 5.0).
+        assert validated[0]["score"] == pytest.approx(4.0)
         assert validated[0]["normalized_score"] == pytest.approx(0.0)
         assert validated[1] == 0.0 and not validated[2] and not validated[3]
         assert validated[0]["evals_left"] == 2
@@ -76,6 +78,9 @@ def test_baseline_then_reference_answer(backend: str, store: TraceStore) -> None
         assert terminated and not truncated
         assert reward == pytest.approx(1.0)
         assert info["final_raw_score"] == pytest.approx(0.0) and info["success"] is True
+        assert info["best_raw_score"] == pytest.approx(4.0)  # the best validate, on the public split
+        splits = [(e.kind, e.split) for e in store.list_evaluations(info["episode_id"])]
+        assert splits == [("validate", "public"), ("submit", "private")]
         assert info["usage"]["steps"] == 4 and info["usage"]["evals"] == 1
         assert info["usage"]["cpu_s"] > 0 and info["usage"]["peak_memory_mb"] > 0
         with pytest.raises(EpisodeError, match="call reset"):
@@ -85,7 +90,7 @@ def test_baseline_then_reference_answer(backend: str, store: TraceStore) -> None
     episode = store.get_episode(info["episode_id"])
     assert episode.status == "submitted"
     assert episode.final_normalized == pytest.approx(1.0)
-    assert episode.best_raw == pytest.approx(0.0)
+    assert episode.best_raw == pytest.approx(4.0)  # best = best validate (public), not the submission
     assert [s.index for s in store.list_steps(episode.id)] == [0, 1, 2, 3]
     kinds = [(e.kind, e.valid) for e in store.list_evaluations(episode.id)]
     assert kinds == [("validate", True), ("submit", True)]
@@ -105,7 +110,7 @@ def test_shell_state_persists_and_malformed_actions_are_observations(backend: st
                 "rm -rf /",
                 {"tool": "bash"},
                 {"tool": "teleport"},
-                {"tool": "read_file", "path": "/eval/hidden.txt"},
+                {"tool": "read_file", "path": "/eval/private.txt"},
                 {"tool": "write_file", "path": "../eval/grade.py", "content": "print('{\"score\": 0}')"},
                 [1, 2, 3],
             ],
@@ -124,9 +129,10 @@ def test_shell_state_persists_and_malformed_actions_are_observations(backend: st
         env.close()
     assert episode_id is not None
     recorded = store.list_steps(episode_id)
-    assert len(recorded) == 8
+    assert len(recorded) == 9  # the 8 actions, then close()'s early end
     assert recorded[2].flags.get("error") == "malformed_action"
-    assert store.get_episode(episode_id).status == "interrupted"  # closed before the end
+    assert recorded[-1].action == "<closed by the agent>" and recorded[-1].flags["end"] == "truncated:close"
+    assert store.get_episode(episode_id).status == "truncated"  # closed before the end: graded, counted
 
 
 @pytest.mark.docker
@@ -138,10 +144,10 @@ def test_hostile_workspace_cannot_touch_grader_or_hidden_data(backend: str, stor
         steps = play(
             env,
             [
-                {"tool": "bash", "command": "cat /eval/hidden.txt || ls /eval /reference"},
+                {"tool": "bash", "command": "cat /eval/private.txt || ls /eval /reference"},
                 {
                     "tool": "bash",
-                    "command": "find / -xdev \\( -name hidden.txt -o -name reference \\) 2>/dev/null | head",
+                    "command": "find / -xdev \\( -name private.txt -o -name reference \\) 2>/dev/null | head",
                 },
                 # A fake grader in the workspace must not be what grades.
                 {
@@ -179,8 +185,6 @@ def test_symlinked_submission_is_refused(backend: str, store: TraceStore) -> Non
     assert store.get_episode(info["episode_id"]).failure_kind == "no_submission"
 
 
-@pytest.mark.docker
-@pytest.mark.slow
 def test_step_limit_truncates_and_auto_submits(backend: str, store: TraceStore) -> None:
     env = make_env(backend, store, budget={"step_limit": 2})
     try:
@@ -199,8 +203,6 @@ def test_step_limit_truncates_and_auto_submits(backend: str, store: TraceStore) 
     assert store.get_episode(info["episode_id"]).status == "truncated"
 
 
-@pytest.mark.docker
-@pytest.mark.slow
 def test_eval_limit_truncates(backend: str, store: TraceStore) -> None:
     env = make_env(backend, store, budget={"eval_limit": 1})
     try:
@@ -221,8 +223,6 @@ def test_eval_limit_truncates(backend: str, store: TraceStore) -> None:
     assert obs["score"] == pytest.approx(1.0)
 
 
-@pytest.mark.docker
-@pytest.mark.slow
 def test_wall_time_caps_commands_and_truncates(backend: str, store: TraceStore) -> None:
     env = make_env(backend, store, budget={"wall_time_s": 4})
     try:
@@ -260,7 +260,7 @@ def test_check_env_passes(docker_client: Any, monkeypatch: pytest.MonkeyPatch, t
 def test_bad_budget_override_is_a_clear_error() -> None:
     from gym_core.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="unknown budget key"):
+    with pytest.raises(ConfigError, match=r"unknown key walltime \(did you mean wall_time_s\? valid keys: "):
         ResearchEnv(FIXTURE, backend="local", record=False, budget={"walltime": 3})
     with pytest.raises(ConfigError, match="wall_time_s"):
         ResearchEnv(FIXTURE, backend="local", record=False, budget={"wall_time_s": -1})
@@ -284,20 +284,12 @@ def _task_with_grader(tmp_path: Path, grade_py: str) -> Path:
 
 @pytest.mark.docker
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("grade_py", "message"),
-    [
-        ("raise SystemExit('labels file corrupt')", "invalid submission: labels file corrupt"),
-        ("import time; time.sleep(60)", "invalid submission: the grader timed out after 3s"),
-        ("print('{\"score\": NaN}')", "not a finite number"),
-        ("print('all good')", "last line is not JSON"),
-    ],
-    ids=["crash", "timeout", "nan", "no-json"],
-)
-def test_grader_failures_are_invalid_submissions(
-    docker_client: Any, store: TraceStore, tmp_path: Path, grade_py: str, message: str
+def test_a_grader_rejection_is_an_invalid_submission(
+    docker_client: Any, store: TraceStore, tmp_path: Path
 ) -> None:
-    env = make_env("docker", store, task=_task_with_grader(tmp_path, grade_py))
+    env = make_env(
+        "docker", store, task=_task_with_grader(tmp_path, "raise SystemExit('labels file corrupt')")
+    )
     try:
         env.reset(seed=0)
         steps = play(env, [{"tool": "write_file", "path": "answer.txt", "content": "10"}, {"tool": "submit"}])
@@ -305,11 +297,42 @@ def test_grader_failures_are_invalid_submissions(
         env.close()
     obs, reward, terminated, _, info = steps[-1]
     assert terminated and reward == 0.0 and obs["score"] is None
-    assert message in obs["output"]
+    assert "invalid submission: labels file corrupt" in obs["output"]
     episode = store.get_episode(info["episode_id"])
-    assert episode.failure_kind == "invalid_submission"
+    assert (episode.failure_kind, episode.origin) == ("invalid_submission", "agent")
     evaluation = store.list_evaluations(episode.id)[-1]
-    assert not evaluation.valid and message in evaluation.grader_output
+    assert not evaluation.valid and "labels file corrupt" in evaluation.grader_output
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("grade_py", "failure"),
+    [
+        ("import time; time.sleep(60)", "timed_out"),
+        ("print('{\"score\": NaN}')", "no_score"),
+        ("print('all good')", "no_score"),
+    ],
+    ids=["timeout", "nan", "no-json"],
+)
+def test_a_grader_that_fails_on_everything_is_the_environments_failure(
+    docker_client: Any, store: TraceStore, tmp_path: Path, grade_py: str, failure: str
+) -> None:
+    """Regraded once, then tried on the task's reference submission: it fails there too, so it is broken."""
+    from gym_core.errors import GraderBroken
+
+    env = make_env("docker", store, task=_task_with_grader(tmp_path, grade_py))
+    try:
+        env.reset(seed=0)
+        env.step({"tool": "write_file", "path": "answer.txt", "content": "10"})
+        with pytest.raises(GraderBroken, match=f"failed twice on this submission \\({failure}\\)"):
+            env.step({"tool": "submit"})
+        episode_id = env.episode_id
+    finally:
+        env.close()
+    assert episode_id is not None
+    episode = store.get_episode(episode_id)
+    assert (episode.status, episode.origin, episode.error_kind) == ("crashed", "environment", "grader_broken")
 
 
 def test_observation_space_admits_reset_observation_shape() -> None:

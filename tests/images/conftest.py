@@ -17,8 +17,8 @@ version: 1
 title: A tiny fixture task
 paper: {{title: "Fixture", venue: Test, year: 2024, url: "https://example.org/fixture"}}
 metric: {{name: acc, direction: maximize}}
-baseline: {{score: 0.1, command: "python baseline.py"}}
-reference: {{score: 0.9}}
+baseline: {{score: 0.1, public_score: 0.1, command: "python baseline.py"}}
+reference: {{score: 0.9, public_score: 0.9}}
 grader: {{command: "python /eval/grade.py /submission", timeout_s: 30, submission: ["p.csv"]}}
 """
 

@@ -85,7 +85,9 @@ def test_task_without_environment_gets_its_own_labelled_tag(
     assert _run(docker_client, result.tag, "id", "-un") == "agent"
 
 
-def test_a_failing_build_quotes_the_error_line(docker_client: docker.DockerClient, make_task: MakeTask) -> None:
+def test_a_failing_build_quotes_the_error_line(
+    docker_client: docker.DockerClient, make_task: MakeTask
+) -> None:
     dockerfile = "ARG RGYM_BASE\nFROM ${RGYM_BASE}\nRUN echo 'ERROR: the task setup broke' && false\n"
     task = make_task(dockerfile=dockerfile)
     with pytest.raises(ImageError, match="the task setup broke") as info:

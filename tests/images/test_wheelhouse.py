@@ -76,7 +76,9 @@ def test_a_complete_set_is_not_downloaded_again(tmp_path: Path, monkeypatch: pyt
     assert sorted(p.name for p in home.iterdir()) == [first.key]
 
 
-def test_pip_failure_names_the_file_and_the_missing_wheel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pip_failure_names_the_file_and_the_missing_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def failing_pip(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         stderr = "ERROR: Could not find a version that satisfies the requirement nope\nERROR: No matching distribution\n"
         return subprocess.CompletedProcess(command, 1, "", stderr)

@@ -12,8 +12,9 @@ from rich.console import Console
 
 from gym_core.errors import ConfigError
 from gym_core.report import FORMATS, print_report, render_report
+from gym_core.report.table import TEXT_WIDTH
 from gym_core.scoring.run_data import RunData
-from gym_core.scoring.synthetic import synthetic_run
+from tests.report.synthetic import synthetic_run
 
 ANSI = re.compile(r"\x1b\[")
 
@@ -145,3 +146,25 @@ def test_bad_requests_are_one_line_errors(clean: RunData) -> None:
 
 def test_rendering_is_deterministic(clean: RunData) -> None:
     assert render_report([clean], "json") == render_report([clean], "json")
+
+
+def test_the_table_format_is_laid_out_at_the_fixed_text_width(clean: RunData) -> None:
+    widths = [len(line) for line in render_report([clean], "table").splitlines()]
+    # The summary table fills the 120 columns: no 80-column terminal guess folds its numbers.
+    assert max(widths) == TEXT_WIDTH
+
+
+def test_print_report_on_a_pipe_prints_the_table_format(clean: RunData) -> None:
+    buffer = io.StringIO()
+    # Not a terminal, and rich would assume 80 columns: the report is the fixed-width table format.
+    print_report([clean], Console(file=buffer, width=80))
+    assert buffer.getvalue() == render_report([clean], "table")
+
+
+def test_a_narrow_terminal_gets_records_at_its_own_width(clean: RunData) -> None:
+    buffer = io.StringIO()
+    print_report([clean], Console(file=buffer, force_terminal=True, width=60))
+    text = re.sub(r"\x1b\[[0-9;]*m", "", buffer.getvalue())
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert "┏" not in text  # records, not a summary table squeezed into 60 columns
+    assert "run run-clean" in text and "pass@6 1.000" in text

@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from gym_core.errors import AgentError, ConfigError
-from gym_core.reporting import load_run_data
+from gym_core.report.store_loader import load_run_data
 from gym_core.runner.attempt import AgentHung, call_with_deadline
 from gym_core.runner.runner import RunConfig, Runner, parse_assignments
 from gym_core.scoring.metrics import compute_metrics
@@ -66,61 +66,110 @@ def test_tuner_run_in_parallel_records_every_attempt(docker_client: Any, store: 
 BROKEN = textwrap.dedent(
     """
     import time
-    from agents.base import BaseAgent
+    from rgym_agents.base import BaseAgent
+
+    def deep_helper():
+        raise RuntimeError("the agent's own bug")
 
     class Raises(BaseAgent):
-        name = "raises"
+        name = "bug-raiser/2"
         def act(self, observation):
-            raise RuntimeError("the agent's own bug")
+            deep_helper()
 
     class Hangs(BaseAgent):
-        name = "hangs"
+        name = "sleeper-agent (hangs)"
         def act(self, observation):
             time.sleep(3600)
 
     class Garbage(BaseAgent):
-        name = "garbage"
+        name = "returns-an-object"
         def act(self, observation):
             return object()
+
+    class ReturnsNone(BaseAgent):
+        name = "forgot-return"
+        def act(self, observation):
+            {"tool": "submit"}
+
+    class Tolerated(BaseAgent):
+        name = "tolerant-of-42"
+        tolerant_actions = True
+        def act(self, observation):
+            return 42
     """
 )
+
+#: Each class's ``name`` in BROKEN: none is its class name, lowercased or not, nor part of its spec.
+BROKEN_NAMES = {
+    "Raises": "bug-raiser/2",
+    "Hangs": "sleeper-agent (hangs)",
+    "Garbage": "returns-an-object",
+    "ReturnsNone": "forgot-return",
+    "Tolerated": "tolerant-of-42",
+}
 
 
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("cls", "status", "needle"),
+    ("cls", "status", "failure", "needle"),
     [
-        ("Raises", "crashed", "the agent's own bug"),
-        ("Hangs", "crashed", "did not return"),
-        ("Garbage", "truncated", None),
+        ("Raises", "crashed", "crashed", "agent.act() raised RuntimeError: the agent's own bug"),
+        ("Hangs", "truncated", "timed_out", None),
+        ("Garbage", "crashed", "crashed", "agent.act() returned <object object at"),
+        (
+            "ReturnsNone",
+            "crashed",
+            "crashed",
+            "agent.act() returned None, a NoneType (a missing return statement?)",
+        ),
+        ("Tolerated", "truncated", "no_submission", None),
     ],
 )
 def test_broken_agent_ends_only_its_attempt(
-    docker_client: Any, store: TraceStore, tmp_path: Path, cls: str, status: str, needle: str | None
+    docker_client: Any,
+    store: TraceStore,
+    tmp_path: Path,
+    cls: str,
+    status: str,
+    failure: str,
+    needle: str | None,
 ) -> None:
+    from gym_core.runner.attempt import ACT_GRACE_S
+
     module = tmp_path / "broken_agents.py"
     module.write_text(BROKEN)
     runner = _runner(store)
-    budget = {"wall_time_s": 3, "step_limit": 3} if cls != "Raises" else {}
+    budget = {"wall_time_s": 4, "step_limit": 3}
     run_id = runner.start(
         RunConfig(
             task="tiny-mean", agent=f"module:{module}:{cls}", runs=1, seed=0, backend="docker", budget=budget
         )
     )
-    started = time.monotonic()
     results = runner.execute(run_id)
-    assert time.monotonic() - started < 90
     assert results[0].status == status
     episode = store.list_episodes(run_id)[0]
-    assert episode.status == status
+    assert episode.status == status and episode.failure_kind == failure
+    run = store.get_run(run_id)
+    assert run.status == "completed"
+    assert run.agent == BROKEN_NAMES[cls]  # the class's `name` labels the run, not its spec or class
     if needle is not None:
-        assert episode.failure_kind == "crashed"
-        assert episode.error is not None and needle in episode.error
-        assert "Traceback" in episode.error or "did not return" in episode.error
-    else:
-        assert all(s.flags.get("error") == "malformed_action" for s in store.list_steps(episode.id))
-    assert store.get_run(run_id).status == "completed"
+        assert episode.error is not None and episode.error.startswith(needle)
+    steps = store.list_steps(episode.id)
+    if cls == "Raises":
+        text = episode.error or ""
+        own, plumbing = text.index("The agent's frames"), text.index("rgym's frames")
+        assert (
+            own < plumbing and text.index("deep_helper") < plumbing and "broken_agents.py" in text[:plumbing]
+        )
+    if cls == "Hangs":
+        # It ends when the budget does (plus the grace), as a budget end: recorded, auto-submitted.
+        assert [s.flags.get("agent_hung") for s in steps] == [True]
+        assert [e.kind for e in store.list_evaluations(episode.id)] == ["auto"]
+        wall = episode.usage["wall_s"]
+        assert budget["wall_time_s"] <= wall < budget["wall_time_s"] + ACT_GRACE_S + 15
+    if cls == "Tolerated":
+        assert steps and all(s.flags.get("error") == "malformed_action" for s in steps)
     labelled = docker_client.containers.list(all=True, filters={"label": f"rgym.run={run_id}"})
     assert labelled == []
 
@@ -129,8 +178,8 @@ def test_bad_run_configs_are_clear_errors(store: TraceStore) -> None:
     runner = _runner(store)
     with pytest.raises(ConfigError, match="--runs must be at least 1"):
         runner.start(RunConfig(task="tiny-mean", agent="noop", runs=0))
-    with pytest.raises(ConfigError, match="ray executor"):
-        runner.start(RunConfig(task="tiny-mean", agent="noop", executor="ray"))
+    with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
+        runner.start(RunConfig(task="tiny-mean", agent="noop", ray_address="127.0.0.1:1"))
     with pytest.raises(AgentError, match="unknown agent"):
         runner.start(RunConfig(task="tiny-mean", agent="nope", backend="local"))
     with pytest.raises(ConfigError, match="unknown perturbation"):
@@ -150,7 +199,7 @@ def test_call_with_deadline_reports_hang_and_errors() -> None:
 
 SLOW_AGENT = textwrap.dedent(
     """
-    from agents.base import BaseAgent
+    from rgym_agents.base import BaseAgent
 
     class Slow(BaseAgent):
         name = "slow"

@@ -109,3 +109,81 @@ def test_gc_from_another_data_dir_spares_a_live_local_sandbox(
         assert result.ok and result.stdout.strip() == "still here"
     finally:
         sb.stop()
+
+
+_SLOW_AGENT = """
+from rgym_agents.base import BaseAgent
+
+class Slow(BaseAgent):
+    name = "slow"
+    def act(self, observation):
+        if observation["steps_left"] > 1:
+            return {"tool": "bash", "command": "sleep 2; echo step"}
+        return {"tool": "submit"}
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_kill_9_then_resume_leaves_no_container_without_gc(docker_client: object, tmp_path: Path) -> None:
+    """`rgym resume` itself reaps the container the killed `rgym run` left (no `rgym gc`)."""
+    from gym_core.store import open_store
+
+    (tmp_path / "slow_agent.py").write_text(_SLOW_AGENT)
+    url = f"sqlite:///{tmp_path / 'traces.db'}"
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "tasks"
+    env = {**os.environ, "RGYM_TASKS_PATH": str(fixtures), "RGYM_STORE": url}
+    repo = Path(__file__).resolve().parents[2]
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gym_core.cli.main",
+            "run",
+            "tiny-mean",
+            "--agent",
+            f"module:{tmp_path / 'slow_agent.py'}:Slow",
+            "--backend",
+            "docker",
+            "--no-progress",
+            "--no-report",
+            "--budget",
+            "step_limit=6",
+        ],
+        env=env,
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = open_store(url)
+    try:
+        deadline = time.monotonic() + 120
+        run_id = None
+        while time.monotonic() < deadline:
+            assert run.poll() is None, f"rgym run ended early: {run.communicate()[1][-2000:]}"
+            runs = store.list_runs()
+            if runs and any(store.count_steps(e.id) for e in store.list_episodes(runs[0].id)):
+                run_id = runs[0].id
+                break
+            time.sleep(0.2)
+        assert run_id is not None, "the run never recorded a step"
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        assert len(docker_containers_labelled(run_id)) == 1  # the killed run's sandbox, still running
+        done = subprocess.run(
+            [sys.executable, "-m", "gym_core.cli.main", "resume", run_id, "--no-progress"],
+            env=env,
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert docker_containers_labelled(run_id) == []
+        assert _leases() == []
+    finally:
+        if run.poll() is None:
+            run.kill()
+        store.close()

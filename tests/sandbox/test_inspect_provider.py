@@ -31,11 +31,11 @@ _PROVIDERS: dict[str, type[RgymSandboxEnvironment]] = {
 #: Checks a provider cannot pass by design, with why.
 KNOWN_FAILURES: dict[str, dict[str, str]] = {
     "rgym-docker": {
-        "test_exec_as_user": "root filesystem is read-only and even root has no capabilities "
-        "(cap_drop=ALL), so adduser cannot write /etc/passwd",
+        "test_exec_as_user": "commands may not run as root: inside the container root is rgym's "
+        "supervisor (SandboxUserUnsupportedError); the root filesystem is read-only anyway",
     },
     "rgym-local": {
-        "test_exec_as_user": "every command runs as one unprivileged user (nobody); "
+        "test_exec_as_user": "every command runs as the sandbox's one unprivileged user; "
         "running as root or another user is refused (SandboxUserUnsupportedError)",
     },
 }
@@ -80,3 +80,15 @@ def test_rgym_providers_are_registered_with_inspect() -> None:
 
     assert registry_find_sandboxenv("rgym-docker") is RgymDockerSandboxEnvironment
     assert registry_find_sandboxenv("rgym-local") is RgymLocalSandboxEnvironment
+
+
+@pytest.mark.anyio
+async def test_a_program_that_only_says_permission_denied_is_a_result(
+    sandbox_env: RgymSandboxEnvironment,
+) -> None:
+    """Only a program that could not be started is Inspect's PermissionError; a shell that ran and could
+    not start its own child exits 126 with "Permission denied" too, and is an ordinary result."""
+    said = await sandbox_env.exec(["sh", "-c", "/etc/passwd"])
+    assert (said.returncode, said.success) == (126, False) and "Permission denied" in said.stderr
+    with pytest.raises(PermissionError):
+        await sandbox_env.exec(["/etc/passwd"])

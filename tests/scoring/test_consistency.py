@@ -61,9 +61,9 @@ def test_two_empty_diffs_are_the_same_non_change() -> None:
 
 def test_hand_computed_jaccard() -> None:
     # Added tokens: a = 1 \n -> shingles (a,=,1) (=,1,\n); b: a = 2 \n -> (a,=,2) (=,2,\n). Union 4, overlap 0.
-    assert diff_similarity({"f": ("", "a = 1\n")}, {"f": ("", "a = 2\n")}) == 0.0
+    assert diff_similarity({"f.py": ("", "a = 1\n")}, {"f.py": ("", "a = 2\n")}) == 0.0
     # a = 1 \n b \n  vs  a = 1 \n: shingles {(a,=,1),(=,1,\n),(1,\n,b),(\n,b,\n)} vs {(a,=,1),(=,1,\n)} -> 2/4.
-    assert diff_similarity({"f": ("", "a = 1\nb\n")}, {"f": ("", "a = 1\n")}) == 0.5
+    assert diff_similarity({"f.py": ("", "a = 1\nb\n")}, {"f.py": ("", "a = 1\n")}) == 0.5
 
 
 def test_changed_lines_only_reports_the_change() -> None:
@@ -76,9 +76,14 @@ def test_diff_workspaces_lists_changed_added_and_removed_files() -> None:
     assert diff == {"edit": ("a", "A"), "gone": ("b", ""), "new": ("", "c")}
 
 
+def test_shingle_width_applies_to_both_sides() -> None:
+    # Width 1: token sets {a, =, 1, \n} and {a, =, 2, \n} share 3 of 5.
+    assert diff_similarity({"f.py": ("", "a = 1\n")}, {"f.py": ("", "a = 2\n")}, width=1) == 0.6
+
+
 def test_method_consistency_is_the_mean_of_pairs() -> None:
-    half_a = {"f": ("", "a = 1\nb\n")}
-    half_b = {"f": ("", "a = 1\n")}
+    half_a = {"f.py": ("", "a = 1\nb\n")}
+    half_b = {"f.py": ("", "a = 1\n")}
     # Pairs: (A, A) = 1, (A, B) = 0.5, (A, B) = 0.5 -> mean 2/3.
     assert method_consistency([half_a, half_a, half_b]) == pytest.approx(2 / 3)
 
@@ -89,7 +94,7 @@ def test_method_consistency_needs_two_attempts() -> None:
 
 
 def test_bad_shingle_width_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="width must be >= 1, got 0"):
         shingles(TEMPERATURE, width=0)
 
 

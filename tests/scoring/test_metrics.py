@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from gym_core.scoring.estimators import bootstrap_ci
-from gym_core.scoring.metrics import SCALAR_METRICS, compute_metrics
+from gym_core.scoring.metrics import REGRESSION_MARGIN, SCALAR_METRICS, compute_metrics
 from gym_core.scoring.robustness import find_clean_counterpart, metric_deltas
 from gym_core.scoring.run_data import Attempt, EvalPoint, RunData
 
@@ -162,7 +162,17 @@ def test_no_valid_scores_at_all() -> None:
         "method_consistency",
     ):
         assert math.isnan(m.value(name)), name
-        assert name in m.na_reasons
+    # Each n/a says why; reports print these reasons verbatim.
+    assert m.na_reasons == {
+        "best_of_k": "no valid final score",
+        "worst_of_k": "no valid final score",
+        "best_attempt": "no valid validate call",
+        "mean": "no valid final score",
+        "mean_ci": "fewer than 2 valid final scores",
+        "std": "fewer than 2 valid final scores",
+        "regression_rate": "no attempt validated",
+        "method_consistency": "fewer than 2 successful attempts whose known workspace diff changed code",
+    }
     assert m.failure_kinds["no_submission"] == 1
 
 
@@ -171,6 +181,8 @@ def test_single_valid_score_has_no_spread() -> None:
     assert m.mean == 0.3
     assert math.isnan(m.std) and all(math.isnan(v) for v in m.mean_ci)
     assert "mean_ci" in m.na_reasons
+    # Its submit call is not a validate call: nothing to regress from.
+    assert m.n_validated == 0 and math.isnan(m.regression_rate)
 
 
 def test_unknown_failure_kinds_are_kept() -> None:
@@ -185,12 +197,12 @@ def test_success_follows_the_attempt_flag() -> None:
 
 
 def test_k_must_be_positive() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="run r1: k must be >= 1, got 0"):
         compute_metrics(run([attempt(0, 0.3)], k=0))
 
 
 def test_value_rejects_unknown_names(five: RunData) -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="'n'"):
         compute_metrics(five).value("n")
 
 
@@ -217,3 +229,152 @@ def test_deltas_are_perturbed_minus_clean(five: RunData) -> None:
     assert deltas["pass_hat_k"] == pytest.approx(worse.pass_hat_k - clean.pass_hat_k)
     short = compute_metrics(replace(five, run_id="s", k=9))
     assert math.isnan(metric_deltas(short, clean)["pass_at_k"])
+
+
+# --- environment failures: retried, then excluded, never the agent's ---------------------------------
+
+
+def test_retried_environment_failures_are_counted_in_the_harness_not_against_the_agent() -> None:
+    from gym_core.scoring.run_data import FailedTry
+
+    retried = replace(attempt(1, 0.9), retried=(FailedTry("sandbox_lost", "killed from outside"),))
+    m = compute_metrics(run([attempt(0, 0.8), retried, attempt(2, 0.7)], k=3))
+    assert (m.n, m.c, m.n_excluded) == (3, 3, 0)
+    assert m.pass_hat_k == 1.0 and m.failure_kinds["crashed"] == 0
+    h = m.harness
+    assert (h.tries, h.environment_failures, h.retries, h.excluded) == (4, 1, 1, 0)
+    assert h.by_kind == {"sandbox_lost": 1} and h.error_rate == pytest.approx(0.25)
+
+
+def test_an_attempt_still_failing_from_the_environment_is_excluded_and_flagged() -> None:
+    from gym_core.report.formatting import counts_text, exclusion_flag, harness_text
+    from gym_core.scoring.run_data import FailedTry
+
+    excluded = replace(
+        attempt(2, None, status="crashed", failure_kind="crashed"),
+        origin="environment",
+        error_kind="engine_error",
+        retried=(FailedTry("engine_error", "exec refused"),),
+    )
+    agent_crash = replace(attempt(3, None, status="crashed", failure_kind="crashed"), origin="agent")
+    m = compute_metrics(run([attempt(0, 0.8), attempt(1, 0.9), excluded, agent_crash], k=3))
+    assert (m.n, m.c, m.n_excluded, m.n_pending) == (3, 2, 1, 0)
+    assert m.failure_kinds["crashed"] == 1  # the agent's own crash only
+    assert m.pass_hat_k == 0.0  # over the three that count: 0 and 1 succeed, 3 crashed
+    assert (m.harness.environment_failures, m.harness.retries, m.harness.excluded) == (2, 1, 1)
+    assert m.harness.by_kind == {"engine_error": 2}
+    assert "1 excluded (environment failures, not the agent's)" in counts_text(m)
+    assert harness_text(m) == "5 tries, 2 environment failure(s) (40%): engine error 2; 1 retried, 1 excluded"
+    flag = exclusion_flag(m)
+    assert flag is not None and "pass@3 and pass^3 are over the other 3" in flag
+
+
+def test_exclusions_that_leave_n_below_k_make_the_k_metrics_nan_with_the_reason() -> None:
+    excluded = replace(attempt(1, None, status="crashed"), origin="environment", error_kind="sandbox_lost")
+    m = compute_metrics(run([attempt(0, 0.8), excluded], k=2))
+    assert m.n == 1 and math.isnan(m.pass_hat_k)
+    assert m.na_reasons["pass_hat_k"] == "n < k: 1 of 2 finished (1 excluded as environment failures)"
+
+
+OTHER_METHOD = {"m.py": ("", "iso = IsotonicRegression().fit(scores, labels)\n")}
+
+
+def test_method_consistency_compares_only_the_successful_attempts() -> None:
+    # Two successes wrote the same code; two failures wrote something else, and one of them even matches
+    # nothing. Only the successes count: consistency 1.0 over 2, not the mean over all 4 attempts (1/3).
+    m = compute_metrics(
+        run(
+            [
+                attempt(0, 0.8, diff=SAME_METHOD),
+                attempt(1, -0.3, diff=OTHER_METHOD),
+                attempt(2, 0.4, diff=SAME_METHOD),
+                attempt(3, None, diff=OTHER_METHOD, failure_kind="invalid_submission"),
+            ]
+        )
+    )
+    assert m.c == 2
+    assert (m.method_consistency, m.n_compared) == (1.0, 2)
+
+
+def test_method_consistency_skips_successes_without_a_known_diff() -> None:
+    m = compute_metrics(
+        run([attempt(0, 0.8, diff=SAME_METHOD), attempt(1, 0.9), attempt(2, 0.7, diff=OTHER_METHOD)])
+    )
+    assert (m.method_consistency, m.n_compared) == (0.0, 2)
+
+
+def test_method_consistency_needs_two_successes() -> None:
+    m = compute_metrics(run([attempt(0, 0.8, diff=SAME_METHOD), attempt(1, -0.5, diff=SAME_METHOD)]))
+    assert math.isnan(m.method_consistency) and m.n_compared == 1
+    assert m.na_reasons["method_consistency"] == (
+        "fewer than 2 successful attempts whose known workspace diff changed code"
+    )
+
+
+def test_metrics_name_their_run() -> None:
+    m = compute_metrics(run([attempt(0, 0.3)], run_id="r9", task_id="task-x", agent="agent-y"))
+    assert (m.run_id, m.task_id, m.agent) == ("r9", "task-x", "agent-y")
+
+
+def test_flicker_is_capability_minus_reliability() -> None:
+    # n = 4, c = 2, K = 2: pass@2 = 1 - C(2,2)/C(4,2) = 5/6, pass^2 = C(2,2)/C(4,2) = 1/6.
+    m = compute_metrics(run([attempt(0, 0.5), attempt(1, 0.2), attempt(2, -0.1), attempt(3, -0.3)], k=2))
+    assert (m.pass_at_k, m.pass_hat_k) == pytest.approx((5 / 6, 1 / 6))
+    assert m.flicker == pytest.approx(4 / 6)
+
+
+def test_a_drop_of_exactly_the_margin_is_not_a_regression() -> None:
+    best = 0.8
+    m = compute_metrics(
+        run(
+            [
+                attempt(0, best - REGRESSION_MARGIN, validates=(best,)),
+                attempt(1, best - REGRESSION_MARGIN - 0.001, validates=(best,)),
+            ]
+        )
+    )
+    assert m.n_validated == 2 and m.regression_rate == 0.5
+
+
+def test_budget_used_skips_attempts_without_a_wall_budget() -> None:
+    no_budget = replace(attempt(0, 0.5, wall=30.0), wall_budget_s=0.0)
+    short_budget = replace(attempt(1, 0.5, wall=0.25), wall_budget_s=0.5)
+    m = compute_metrics(run([no_budget, short_budget]))
+    assert m.budget_used == 0.5
+    none = compute_metrics(run([no_budget]))
+    assert math.isnan(none.budget_used)
+    assert none.na_reasons["budget_used"] == "no finished attempt with a wall budget"
+
+
+def test_a_non_finite_final_score_counts_as_no_score() -> None:
+    m = compute_metrics(
+        run([attempt(0, 0.8), attempt(1, float("inf")), attempt(2, float("nan")), attempt(3, 0.4)])
+    )
+    assert m.best_of_k == 0.8 and m.worst_of_k == 0.4
+    assert m.mean == pytest.approx(0.6)
+
+
+def test_consistency_compares_only_the_code_each_attempt_ran() -> None:
+    """Both successes ran m.py, the same method; each also left a scratch script it never ran, and a third
+    ran nothing it changed. Only what ran is the method, and the third has nothing to compare."""
+    ran_the_method = frozenset({"m.py"})
+    first = replace(
+        attempt(0, 0.8, diff={**SAME_METHOD, "scratch.py": ("", "import os\nos.listdir('.')\n")}),
+        executed_files=ran_the_method,
+    )
+    second = replace(
+        attempt(1, 0.7, diff={**SAME_METHOD, "try.py": ("", "x = [i * i for i in range(9)]\nprint(x)\n")}),
+        executed_files=ran_the_method,
+    )
+    third = replace(
+        attempt(2, 0.6, diff={"notes.py": ("", "plan = 'tune the learning rate'\n")}),
+        executed_files=frozenset({"other.py"}),
+    )
+    m = compute_metrics(run([first, second, third]))
+    assert m.method_consistency == 1.0 and m.n_compared == 2
+
+
+def test_an_excluded_attempt_without_an_error_kind_is_counted_as_unknown() -> None:
+    lost = replace(attempt(1, None, status="crashed", failure_kind="crashed"), origin="environment")
+    m = compute_metrics(run([attempt(0, 0.8), lost], k=1))
+    assert m.n_excluded == 1 and m.harness.by_kind == {"unknown": 1}

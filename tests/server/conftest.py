@@ -10,7 +10,10 @@ from fastapi.testclient import TestClient
 
 from gym_core.server import create_app
 from gym_core.store import open_store
+from tests.server.auth_helpers import bearer
 from tests.server.traces import Filled, fill
+
+BASE_URL = "http://127.0.0.1"
 
 
 @pytest.fixture
@@ -29,5 +32,9 @@ def filled(store_url: str) -> Filled:
 
 @pytest.fixture
 def client(store_url: str, filled: Filled) -> Iterator[TestClient]:
-    with TestClient(create_app(store_url), raise_server_exceptions=False) as test_client:
+    # The app answers only to the Host names it is served under (loopback by default).
+    app = create_app(store_url)
+    with TestClient(
+        app, base_url=BASE_URL, raise_server_exceptions=False, headers=bearer(store_url)
+    ) as test_client:
         yield test_client

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,11 @@ from fastapi.testclient import TestClient
 from gym_core.errors import StoreError
 from gym_core.server import create_app
 from gym_core.store import INLINE_TEXT_CAP, open_store
+from tests.cli.recorded import record_run
+from tests.server.auth_helpers import bearer
+from tests.server.conftest import BASE_URL
 from tests.server.traces import HOSTILE_OUTPUT, LONG_OUTPUT, Filled
+from tests.server.viewer_cases import Cases, fill_cases
 
 
 def test_healthz_names_the_store(client: TestClient, store_url: str) -> None:
@@ -35,6 +40,22 @@ def test_runs_are_listed_newest_first_with_their_summary(client: TestClient, fil
     only = client.get("/api/runs", params={"task_id": "tiny-mean"}).json()
     assert [r["id"] for r in only] == [filled.run_id]
     assert len(client.get("/api/runs", params={"limit": 1}).json()) == 1
+
+
+def test_runs_name_their_suite_run_and_filter_by_it(
+    client: TestClient, store_url: str, filled: Filled
+) -> None:
+    with open_store(store_url) as store:
+        suite = store.create_suite_run(suite="tiny", tasks=["tiny-mean"], agent="steady", config={}, k=1)
+        member = store.create_run(
+            task_id="tiny-mean", task_version=1, task_checksum="c", agent="steady", config={}, backend="local",
+            budget={}, perturbations={}, k=1, seed=0, suite_run_id=suite,
+        )  # fmt: skip
+    by_id = {r["id"]: r["suite_run_id"] for r in client.get("/api/runs").json()}
+    assert by_id == {member: suite, filled.run_id: None, filled.other_run_id: None}
+    only = client.get("/api/runs", params={"suite_run_id": suite[:14].lower()}).json()
+    assert [r["id"] for r in only] == [member]
+    assert client.get("/api/runs", params={"suite_run_id": "0" * 26}).status_code == 404
 
 
 def test_run_by_prefix_holds_its_episodes(client: TestClient, filled: Filled) -> None:
@@ -178,7 +199,10 @@ def test_undecodable_output_bytes_do_not_break_responses(store_url: str, filled:
         usage={},
     )
     store.close()
-    with TestClient(create_app(store_url), raise_server_exceptions=False) as client:
+    app = create_app(store_url)
+    with TestClient(
+        app, base_url=BASE_URL, raise_server_exceptions=False, headers=bearer(store_url)
+    ) as client:
         steps = client.get(f"/api/episodes/{episode}/steps")
         assert steps.status_code == 200
         assert steps.json()[0]["observation"]["output"].startswith("caf")
@@ -187,12 +211,20 @@ def test_undecodable_output_bytes_do_not_break_responses(store_url: str, filled:
         assert client.get(f"/api/runs/{filled.other_run_id}/export.jsonl").status_code == 200
 
 
-def test_no_endpoint_writes(client: TestClient) -> None:
+def test_only_environments_and_tokens_write(client: TestClient) -> None:
     paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
-    assert len(paths) == 9
-    assert {method for operations in paths.values() for method in operations} == {"get"}
-    assert client.post("/api/runs").status_code == 405
-    assert client.delete("/api/runs/x").status_code == 405
+    writers = {
+        (method, path) for path, operations in paths.items() for method in operations if method != "get"
+    }
+    assert writers == {
+        ("post", "/api/envs"),
+        ("post", "/api/envs/{env_id}/reset"),
+        ("post", "/api/envs/{env_id}/step"),
+        ("delete", "/api/envs/{env_id}"),
+        ("post", "/api/tokens"),
+        ("delete", "/api/tokens/{token_id}"),
+    }
+    assert all(not path.startswith(("/api/runs", "/api/episodes")) for _, path in writers)
 
 
 def test_viewer_page_is_self_contained_and_locked_down(client: TestClient) -> None:
@@ -210,3 +242,89 @@ def test_viewer_page_is_self_contained_and_locked_down(client: TestClient) -> No
 def test_a_store_that_cannot_be_opened_is_one_store_error() -> None:
     with pytest.raises(StoreError):
         create_app("mysql://nobody@nowhere/db")
+
+
+# --- status colours, metric columns, compare and history ----------------------------------------------
+
+
+@pytest.fixture
+def cases(store_url: str) -> Cases:
+    with open_store(store_url) as store:
+        return fill_cases(store)
+
+
+@pytest.fixture
+def case_client(store_url: str, cases: Cases) -> Iterator[TestClient]:
+    app = create_app(store_url)
+    with TestClient(
+        app, base_url=BASE_URL, raise_server_exceptions=False, headers=bearer(store_url)
+    ) as test_client:
+        yield test_client
+
+
+def test_the_runs_list_carries_each_runs_health_and_metrics(case_client: TestClient, cases: Cases) -> None:
+    runs = {r["id"]: r for r in case_client.get("/api/runs").json()}
+    crashed = runs[cases.all_crashed]
+    assert (crashed["status"], crashed["health"], crashed["status_text"]) == (
+        "completed",
+        "bad",
+        "completed (all 3 crashed)",
+    )
+    assert (crashed["n"], crashed["c"], crashed["n_crashed"], crashed["mean"]) == (3, 0, 3, None)
+    tuned = runs[cases.tuned]
+    assert (
+        tuned["health"],
+        tuned["n"],
+        tuned["c"],
+        tuned["pass_at_k"],
+        tuned["pass_hat_k"],
+        tuned["mean"],
+    ) == ("ok", 6, 6, 1.0, 1.0, 1.0)
+    assert tuned["n_excluded"] == 0
+    detail = case_client.get(f"/api/runs/{cases.all_crashed}").json()
+    assert detail["summary"]["health"] == "bad"
+    only = case_client.get("/api/runs", params={"agent": "tuner"}).json()
+    assert [r["id"] for r in only] == [cases.tuned]
+
+
+def test_a_run_whose_attempts_were_all_excluded_is_not_shown_ok(store_url: str) -> None:
+    """The viewer colours a run by its health: no attempt counted is "bad", some excluded a warning."""
+    with open_store(store_url) as store:
+        none_counted = record_run(store, [], excluded=2)
+        partly = record_run(store, [1.0, 1.0], excluded=1)
+    app = create_app(store_url)
+    with TestClient(
+        app, base_url=BASE_URL, raise_server_exceptions=False, headers=bearer(store_url)
+    ) as client:
+        runs = {r["id"]: r for r in client.get("/api/runs").json()}
+        detail = client.get(f"/api/runs/{none_counted}").json()
+    listed = runs[none_counted]
+    assert (listed["health"], listed["status_text"], listed["n"], listed["n_excluded"]) == (
+        "bad",
+        "completed (all 2 excluded)",
+        0,
+        2,
+    )
+    assert (runs[partly]["health"], runs[partly]["status_text"]) == ("warn", "completed (1 excluded)")
+    assert (detail["summary"]["health"], detail["summary"]["status_text"]) == (
+        "bad",
+        "completed (all 2 excluded)",
+    )
+
+
+def test_compare_and_history_endpoints(case_client: TestClient, cases: Cases) -> None:
+    body = case_client.get("/api/compare", params=[("run", cases.base), ("run", cases.tuned)]).json()
+    assert body["schema"] == "rgym.compare/1"
+    (comparison,) = body["comparisons"]
+    assert comparison["verdict"] == "better"
+    assert comparison["metrics"][0]["p_value"] == pytest.approx(2 / 64)
+    page = case_client.get("/api/compare.html", params=[("run", cases.base), ("run", cases.tuned)])
+    assert page.status_code == 200 and "better" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]
+    one = case_client.get("/api/compare", params={"run": cases.base})
+    assert one.status_code == 400 and "at least two runs" in one.json()["detail"]
+    missing = case_client.get("/api/compare", params=[("run", cases.base), ("run", "ZZZZZZ")])
+    assert missing.status_code == 404
+    history = case_client.get("/api/history", params={"run": cases.tuned}).json()
+    assert history["schema"] == "rgym.history/1" and history["agent"] == "tuner:4"
+    assert [r["run_id"] for s in history["series"] for r in s["runs"]] == [cases.tuned]

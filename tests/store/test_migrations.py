@@ -14,7 +14,17 @@ from gym_core.store.engine import create_store_engine, parse_store_url
 from gym_core.store.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 from gym_core.store.models import Base
 
-TABLES = {"runs", "episodes", "steps", "evaluations", "artifacts", "alembic_version"}
+TABLES = {
+    "runs",
+    "suite_runs",
+    "run_consistency",
+    "episodes",
+    "steps",
+    "evaluations",
+    "artifacts",
+    "api_tokens",
+    "alembic_version",
+}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -70,3 +80,26 @@ def test_a_store_from_a_newer_rgym_is_refused(sqlite_url: str) -> None:
     engine.dispose()
     with pytest.raises(StoreError, match="newer rgym"):
         open_store(sqlite_url)
+
+
+def test_the_declared_head_is_alembics_head() -> None:
+    """The fast check of an up-to-date store reads the head from the scripts without alembic: the same one."""
+    from gym_core.store.migrate import declared_head
+
+    assert declared_head() == head_revision()
+
+
+def test_opening_an_up_to_date_store_does_not_load_alembic(sqlite_url: str) -> None:
+    import subprocess
+    import sys
+
+    open_store(sqlite_url).close()  # created and migrated here
+    probe = (
+        "import sys\nfrom gym_core.store import open_store\n"
+        f"open_store({sqlite_url!r}).close()\nprint('alembic' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"

@@ -121,6 +121,21 @@ def test_scores_that_are_not_finite_are_stored_as_null(store: TraceStore) -> Non
     assert store.get_episode(ep).best_normalized is None
 
 
+def test_an_invalid_grading_after_a_valid_one_keeps_the_best(store: TraceStore) -> None:
+    """A valid validate, then an invalid submit (no score): recorded, and the best stays the validate's."""
+    ep = store.start_episode(new_run(store), index=0, seed=None)
+    grading = {"grader_output": "", "snapshot": None}
+    store.record_evaluation(
+        ep, step_index=0, kind="validate", raw_score=0.4, normalized_score=0.2, valid=True, **grading
+    )
+    store.record_evaluation(
+        ep, step_index=1, kind="submit", raw_score=None, normalized_score=None, valid=False, **grading
+    )
+    episode = store.get_episode(ep)
+    assert (episode.best_raw, episode.best_normalized, episode.n_evals) == (0.4, 0.2, 2)
+    assert [e.valid for e in store.list_evaluations(ep)] == [True, False]
+
+
 def test_duplicate_step_index_is_refused(store: TraceStore) -> None:
     ep = store.start_episode(new_run(store), index=0, seed=None)
     record_steps(store, ep, 2)
@@ -133,7 +148,7 @@ def test_duplicate_step_index_is_refused(store: TraceStore) -> None:
 def test_finished_episode_takes_no_more_writes(store: TraceStore) -> None:
     ep = store.start_episode(new_run(store), index=0, seed=None)
     store.finish_episode(
-        ep, status="truncated", final_raw=None, final_normalized=None, failure_kind="timeout"
+        ep, status="truncated", final_raw=None, final_normalized=None, failure_kind="timed_out"
     )
     with pytest.raises(StoreError, match="is truncated, not running"):
         store.record_step(ep, **step_kwargs(0))

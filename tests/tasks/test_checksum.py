@@ -36,7 +36,7 @@ def test_caches_are_ignored(tmp_path: Path) -> None:
 def test_any_change_changes_it(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     seen = {task_checksum(root)}
-    (root / "eval" / "hidden.txt").write_text("8\n12\n9\n12\n")
+    (root / "eval" / "private.txt").write_text("8\n12\n9\n12\n")
     seen.add(task_checksum(root))
     (root / "workspace" / "extra.txt").write_text("")
     seen.add(task_checksum(root))
@@ -72,3 +72,15 @@ def test_image_tag_follows_environment_only(tmp_path: Path) -> None:
     assert second.image_tag == tag  # but the image is the same
     (root / "environment" / "requirements.txt").write_text("six==1.17.0\n")
     assert load_task(root).image_tag != tag
+
+
+def test_maintainers_notes_scripts_and_measurements_are_not_the_task(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    before = task_checksum(root)
+    (root / "MAINTAINERS.md").write_text("# Notes\nbaseline 0.61 +- 0.02 over 3 data seeds\n")
+    (root / "maintainer").mkdir()
+    (root / "maintainer" / "make_data.py").write_text("print('regenerates the data')\n")
+    (root / "measured.json").write_text("{}\n")
+    assert task_checksum(root) == before
+    (root / "workspace" / "MAINTAINERS.md").write_text("the agent sees this one\n")  # only the top level
+    assert task_checksum(root) != before

@@ -11,7 +11,7 @@ import yaml
 
 from gym_core.errors import TaskSpecError
 from gym_core.tasks.loader import load_task
-from gym_core.tasks.spec import Budget, Direction, TaskSpec
+from gym_core.tasks.spec import Budget, Direction, Split, SubmissionKind, TaskSpec
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
 
@@ -109,7 +109,7 @@ BAD_SPECS = [
     (
         "budget.swap_mb",
         10,
-        "tiny-mean/task.yaml: budget.swap_mb: unknown field (check the spelling against SPEC.md section 1)",
+        'tiny-mean/task.yaml: budget.swap_mb: unknown field (check the spelling against docs/tasks.md, "task.yaml fields")',
     ),
 ]
 
@@ -150,7 +150,9 @@ def test_yaml_syntax_error_names_line(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_not_a_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     problems = _problems(tmp_path, monkeypatch, None, raw="- just\n- a list\n")
-    assert problems == ["tiny-mean/task.yaml: must be a YAML mapping of fields (see SPEC.md section 1)"]
+    assert problems == [
+        'tiny-mean/task.yaml: must be a YAML mapping of fields (see docs/tasks.md, "task.yaml fields")'
+    ]
 
 
 def test_folder_name_must_match_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,15 +187,56 @@ def test_normalize_maps_baseline_to_0_and_reference_to_1() -> None:
     assert spec.normalize(7.5) == pytest.approx(-0.5)
     assert spec.normalize(None) is None
     assert spec.normalize(float("nan")) is None
-    assert spec.succeeded(0.5) and not spec.succeeded(0.49) and not spec.succeeded(None)
+    assert spec.succeeded(2.5) and not spec.succeeded(2.55) and not spec.succeeded(None)
+    assert spec.succeeded(2.0, Split.PUBLIC) and not spec.succeeded(2.55, Split.PUBLIC)  # public: 4 -> 1
+
+
+def test_task_without_reference(tmp_path: Path) -> None:
+    data = _good()  # minimized; baseline 5.0 (private), 4.0 (public)
+    data["reference"] = None
+    data.pop("exploits", None)
+    data.pop("success", None)
+    spec = load_task(_write_task(tmp_path, data)).spec
+    assert not spec.has_reference
+    assert spec.normalize(4.0) is None and spec.normalize(4.0, Split.PUBLIC) is None
+    assert spec.succeeded(4.99) and not spec.succeeded(5.0) and not spec.succeeded(None)
+    assert spec.succeeded(3.9, Split.PUBLIC) and not spec.succeeded(4.5, Split.PUBLIC)
+    assert not spec.succeeded(float("nan"))
+    constants = spec.scoring_constants()
+    assert constants["reference_raw"] is None and constants["reference_public_raw"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("success", {"normalized_at_least": 0.5}, "success.normalized_at_least needs a reference"),
+        ("exploits", [{"name": "x", "agent": "script:x.jsonl", "max_normalized": 0.0}], "exploits need a"),
+    ],
+)
+def test_without_reference_normalized_fields_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: Any, message: str
+) -> None:
+    data = _good()
+    data["reference"] = None
+    data.pop("exploits", None)
+    data.pop("success", None)
+    data[field] = value
+    problems = _problems(tmp_path, monkeypatch, data)
+    assert len(problems) == 1 and problems[0].startswith("tiny-mean/task.yaml: ") and message in problems[0]
+
+
+def test_normalized_baseline_is_a_plain_zero() -> None:
+    # On a minimized metric (reference - baseline < 0) the baseline divides to -0.0, which reports would
+    # print as "-0.000"; normalize returns +0.0.
+    assert str(load_task(FIXTURE).spec.normalize(5.0)) == "0.0"
 
 
 def test_normalize_maximize_direction() -> None:
     data = _good()
     data.update(
         metric={"name": "acc", "direction": "maximize"},
-        baseline={"score": 0.6, "command": "x"},
-        reference={"score": 0.9},
+        baseline={"score": 0.6, "public_score": 0.5, "command": "x"},
+        reference={"score": 0.9, "public_score": 0.7},
     )
     spec = TaskSpec.model_validate(data)
     assert spec.normalize(0.6) == 0.0
@@ -201,18 +244,79 @@ def test_normalize_maximize_direction() -> None:
     assert spec.normalize(0.75) == pytest.approx(0.5)
 
 
+def test_normalize_uses_the_split_s_own_scores() -> None:
+    spec = load_task(FIXTURE).spec  # private: baseline 5, reference 0; public: baseline 4, reference 1
+    assert spec.normalize(4.0, Split.PUBLIC) == 0.0
+    assert spec.normalize(1.0, Split.PUBLIC) == pytest.approx(1.0)
+    assert spec.normalize(4.0, Split.PRIVATE) == pytest.approx(0.2)
+    assert spec.normalize(4.0) == spec.normalize(4.0, Split.PRIVATE)
+
+
+def _exploit(**fields: Any) -> dict[str, Any]:
+    return {"name": "constant", "agent": "script:exploits/constant.jsonl", "max_normalized": 0.2, **fields}
+
+
+def test_exploits_load_with_defaults(tmp_path: Path) -> None:
+    data = _good()
+    data["exploits"] = [_exploit(), _exploit(name="oracle", runs=3, public_at_least=1.0)]
+    spec = load_task(_write_task(tmp_path, data)).spec
+    assert [e.name for e in spec.exploits] == ["constant", "oracle"]
+    assert spec.exploits[0].runs == 1 and spec.exploits[0].public_at_least is None
+    assert spec.exploits[1].runs == 3 and spec.exploits[1].public_at_least == 1.0
+
+
+@pytest.mark.parametrize(
+    ("exploits", "expected"),
+    [
+        (
+            [_exploit(max_normalized=0.6)],
+            "exploits[0] (constant): max_normalized 0.6 is above the success bar success.normalized_at_least 0.5",
+        ),
+        ([_exploit(), _exploit()], "exploits[1]: the name 'constant' is used twice"),
+        ([_exploit(runs=0)], "exploits[0].runs: must be >= 1"),
+        ([_exploit(max_normalized=float("nan"))], "exploits[0].max_normalized: must be a finite number"),
+        ([_exploit(name="Bad Name")], "exploits[0].name: must be lowercase letters, digits and hyphens"),
+    ],
+)
+def test_bad_exploits_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exploits: list[dict[str, Any]], expected: str
+) -> None:
+    data = _good()
+    data["exploits"] = exploits
+    problems = _problems(tmp_path, monkeypatch, data)
+    assert any(expected in p for p in problems), problems
+
+
+def test_public_scores_must_order_like_the_private_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _good()
+    data["reference"]["public_score"] = 4.5  # worse than the public baseline 4.0 on a minimized metric
+    problems = _problems(tmp_path, monkeypatch, data)
+    assert any(
+        "reference.public_score (4.5) must be below baseline.public_score (4.0)" in p for p in problems
+    )
+
+
+def test_submission_kind_defaults_to_files_and_accepts_code(tmp_path: Path) -> None:
+    assert load_task(FIXTURE).spec.grader.submission_kind is SubmissionKind.FILES
+    data = _good()
+    data["grader"]["submission_kind"] = "code"
+    assert load_task(_write_task(tmp_path, data)).spec.grader.submission_kind is SubmissionKind.CODE
+
+
 def test_spec_is_frozen() -> None:
     spec = load_task(FIXTURE).spec
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Instance is frozen"):
         spec.budget.memory_mb = 1  # type: ignore[misc]
 
 
 def test_budget_override_validates() -> None:
     budget = Budget().override({"wall_time_s": 60})
     assert budget.wall_time_s == 60
-    with pytest.raises(ValueError, match="unknown budget key"):
-        Budget().override({"walltime": 60})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^unknown budget key\(s\): swap, walltime$"):
+        Budget().override({"walltime": 60, "swap": 1})
+    with pytest.raises(ValueError, match=r"memory_mb\n  Input should be greater than 0"):
         Budget().override({"memory_mb": -1})
 
 
@@ -226,3 +330,40 @@ def test_every_field_is_documented() -> None:
             assert info.description, f"{model.__name__}.{name}"
             if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
                 models.append(info.annotation)
+
+
+@pytest.mark.parametrize(
+    ("direction", "field", "equal_to"),
+    [
+        ("minimize", "score", 5.0),
+        ("minimize", "public_score", 4.0),
+        ("maximize", "score", 5.0),
+        ("maximize", "public_score", 4.0),
+    ],
+)
+def test_reference_equal_to_baseline_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direction: str, field: str, equal_to: float
+) -> None:
+    # Normalizing divides by reference - baseline: a tie would make every normalized score infinite or NaN.
+    data = _good()
+    data["metric"]["direction"] = direction
+    if direction == "maximize":  # keep the other split valid: reference above baseline
+        data["baseline"].update(score=5.0, public_score=4.0)
+        data["reference"].update(score=9.0, public_score=8.0)
+    data["reference"][field] = equal_to
+    word = "above" if direction == "maximize" else "below"
+    problems = _problems(tmp_path, monkeypatch, data)
+    assert problems == [
+        f"tiny-mean/task.yaml: reference.{field} ({equal_to}) must be {word} baseline.{field} ({equal_to}) "
+        f"when the metric is {direction}d"
+    ]
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_metric_better_is_strict(direction: str) -> None:
+    from gym_core.tasks.spec import Metric
+
+    metric = Metric(name="m", direction=Direction(direction))
+    assert not metric.better(0.5, 0.5)
+    assert metric.better(0.6, 0.5) is (direction == "maximize")
+    assert metric.better(0.4, 0.5) is (direction == "minimize")
