@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sqlite3
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from benchmarks.common import RESULTS_DIR, print_rows, row, time_calls, write_result
 from gym_core.store import open_store
 
 TARGET_MS = 1.0
-RESULTS = Path(__file__).resolve().parent / "results" / "store.json"
+WARMUP = 50
 
 
 def _step(index: int) -> dict[str, Any]:
@@ -52,19 +48,8 @@ def _step(index: int) -> dict[str, Any]:
     }
 
 
-def _time_each(count: int, op: Callable[[int], None], warmup: int = 50) -> list[float]:
-    for i in range(warmup):
-        op(i)
-    samples = []
-    for i in range(warmup, warmup + count):
-        t0 = time.perf_counter()
-        op(i)
-        samples.append((time.perf_counter() - t0) * 1000)
-    return samples
-
-
 def bench_record_step(folder: Path, count: int) -> list[float]:
-    """Milliseconds per ``TraceStore.record_step`` on a fresh SQLite store."""
+    """Seconds per ``TraceStore.record_step`` on a fresh SQLite store."""
     store = open_store(f"sqlite:///{folder / 'traces.db'}")
     try:
         run_id = store.create_run(
@@ -80,13 +65,13 @@ def bench_record_step(folder: Path, count: int) -> list[float]:
             seed=0,
         )
         episode_id = store.start_episode(run_id, index=0, seed=0)
-        return _time_each(count, lambda i: store.record_step(episode_id, **_step(i)))
+        return time_calls(count, lambda i: store.record_step(episode_id, **_step(i)), warmup=WARMUP)
     finally:
         store.close()
 
 
 def bench_raw_sqlite(folder: Path, count: int) -> list[float]:
-    """Milliseconds per raw sqlite3 INSERT + COMMIT of a row of the same content and durability."""
+    """Seconds per raw sqlite3 INSERT + COMMIT of a row of the same content and durability."""
     db = sqlite3.connect(folder / "raw.db", isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
@@ -117,64 +102,42 @@ def bench_raw_sqlite(folder: Path, count: int) -> list[float]:
         db.execute("COMMIT")
 
     try:
-        return _time_each(count, insert)
+        return time_calls(count, insert, warmup=WARMUP)
     finally:
         db.close()
 
 
-def _summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "mean_ms": statistics.fmean(samples),
-        "median_ms": statistics.median(samples),
-        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
-        "max_ms": ordered[-1],
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run both benchmarks, print a table and write the numbers as JSON; exit 1 when over the target."""
+    """Run both benchmarks, print the row and write it; exit 1 when over the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000, help="steps timed per benchmark")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS_DIR / "store.json", help="where to write the JSON results"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="rgym-bench-") as tmp:
-        store = _summary(bench_record_step(Path(tmp), args.steps))
-        raw = _summary(bench_raw_sqlite(Path(tmp), args.steps))
-    ratio = store["median_ms"] / raw["median_ms"]
-
-    table = Table(title=f"trace store: per-step write on SQLite ({args.steps} steps)", title_justify="left")
-    table.add_column("write")
-    for col in ("mean ms", "median ms", "p95 ms", "max ms"):
-        table.add_column(col, justify="right")
-    for name, s in (("TraceStore.record_step", store), ("raw sqlite3 INSERT+COMMIT", raw)):
-        table.add_row(name, *(f"{s[k]:.3f}" for k in ("mean_ms", "median_ms", "p95_ms", "max_ms")))
-    console = Console()
-    console.print(table)
-    verdict = "within" if store["median_ms"] < TARGET_MS else "OVER"
-    console.print(f"ratio (median): {ratio:.1f}x raw sqlite3; {verdict} the {TARGET_MS} ms target")
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "benchmark": "store.record_step",
-                "steps": args.steps,
-                "target_ms": TARGET_MS,
-                "record_step": store,
-                "raw_sqlite": raw,
-                "ratio_median": ratio,
-                "python": platform.python_version(),
-                "sqlite": sqlite3.sqlite_version,
-                "machine": platform.machine(),
-                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
-            indent=2,
+        store = bench_record_step(Path(tmp), args.steps)
+        raw = bench_raw_sqlite(Path(tmp), args.steps)
+    rows = [
+        row(
+            "record step",
+            store,
+            baseline="raw sqlite",
+            baseline_s=raw,
+            target_ms=TARGET_MS,
+            max_ms=max(store) * 1000,  # WAL checkpoints and the machine's other work
+            baseline_max_ms=max(raw) * 1000,
         )
-        + "\n"
+    ]
+    print_rows(
+        Console(),
+        f"trace store: per-step write on SQLite ({args.steps} steps)",
+        rows,
+        extra=[("max_ms", "max ms")],
     )
-    return 0 if store["median_ms"] < TARGET_MS else 1
+    write_result(args.out, "store.record_step", rows, steps=args.steps, sqlite=sqlite3.sqlite_version)
+    return 0 if rows[0]["met"] else 1
 
 
 if __name__ == "__main__":
