@@ -47,6 +47,8 @@ def workspace_relpath(path: str) -> str:
 
 #: Every reason for a file left out because a copy's size cap was reached starts with this.
 CAP_REASON = "size cap"
+#: The path named in a refusal when a tar stream ends early: every member after the cut is missing.
+REST_OF_ARCHIVE = "(rest of archive)"
 
 
 def cap_reason(max_bytes: int) -> str:
@@ -118,8 +120,8 @@ def extract_tar_safely(
             out.copied.append(name)
             out.total += member.size
     except (tarfile.TarError, EOFError, OSError) as exc:
-        reason = "output cap reached" if truncated else f"archive cut short ({exc})"
-        out.refused.append(("(rest of archive)", reason))
+        reason = "the archive outgrew its listed size" if truncated else f"the archive was cut short ({exc})"
+        out.refused.append((REST_OF_ARCHIVE, reason))
     finally:
         archive.close()
     return out.copied, out.refused, out.total
@@ -144,12 +146,16 @@ def _write_new_file(target: Path, data: IO[bytes], root: Path) -> None:
     if target.is_symlink() or target.exists():
         target.unlink()
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "wb") as fh:
-        while True:
-            chunk = data.read(1 << 20)
-            if not chunk:
-                break
-            fh.write(chunk)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            while True:
+                chunk = data.read(1 << 20)
+                if not chunk:
+                    break
+                fh.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)  # never leave half a file (an archive cut inside it) to be graded
+        raise
 
 
 def write_range(dest: Path, name: str, data: bytes, *, first: bool) -> None:

@@ -26,6 +26,7 @@ from gym_core.sandbox import shell_session as sh
 from gym_core.sandbox.base import CopyReport
 from gym_core.sandbox.safe_paths import (
     CAP_REASON,
+    REST_OF_ARCHIVE,
     cap_reason,
     copy_report,
     extract_tar_safely,
@@ -196,6 +197,14 @@ class WorkspaceCopier:
         )
         files = {e.name for e in batch if e.kind == "f"}
         self.copied += [name for name in copied if name in files]
+        # A file of the batch that neither came nor was refused by name is missing from the archive: it
+        # ended early (a file grew past its listed size, or tar failed) or the file vanished. Each is named,
+        # so a snapshot never leaves out a file without saying which.
+        cut = [reason for path, reason in refused if path == REST_OF_ARCHIVE]
+        why = f"not copied: {cut[0]}" if cut else "not in the archive (it vanished while it was copied)"
+        accounted = set(copied) | {path for path, _reason in refused}
+        refused = [(path, reason) for path, reason in refused if path != REST_OF_ARCHIVE]
+        refused += [(e.name, why) for e in batch if e.kind == "f" and e.name not in accounted]
         self.refused += refused
         self.total += total
 
