@@ -68,10 +68,22 @@ PROFILES = {
             "tests/test_actions.py",
             "tests/tasks/test_spec.py",
             "tests/replay/test_replay.py",
+            # `rgym runs`, `rgym compare` and the viewer's API drive the comparison modules, store_loader and
+            # run_rows in-process (calls of the CLI's main() and FastAPI's TestClient).
+            "tests/cli",
+            "tests/server/test_api.py",
+            "tests/server/test_compare_suites_api.py",
         ),
         # Not the replays of recorded episodes (they exercise replay's execution, which is not mutated) nor
         # the bootstrap's coverage simulation (slow; the exact-quantile and width tests catch what it does).
-        pytest_args=("-k", "not replay_f and not covers_the_true_mean"),
+        # Not the tests that need an engine, a server or a browser, nor the slow ones: those that call the
+        # `rgym` executable run the installed, unmutated code anyway.
+        pytest_args=(
+            "-k",
+            "not replay_f and not covers_the_true_mean",
+            "-m",
+            "not docker and not postgres and not browser and not slow",
+        ),
     ),
 }
 NOT_MUTATED = ("gym_core/report/plots.py",)
@@ -92,7 +104,7 @@ def _config(profile: Profile) -> str:
     return (
         "\n[tool.mutmut]\n"
         'source_paths = ["gym_core"]\n'
-        'also_copy = ["agents", "benchmarks", "setup.py"]\n'
+        'also_copy = ["agents", "benchmarks", "setup.py", "tasks"]\n'
         f"only_mutate = {toml_list(profile.modules)}\n"
         f"do_not_mutate = {toml_list(NOT_MUTATED)}\n"
         f"pytest_add_cli_args_test_selection = {toml_list(profile.tests)}\n"
