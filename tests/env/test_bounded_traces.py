@@ -32,13 +32,6 @@ QUOTA_MB = 8
 SNAPSHOT_CAP_MB = 4
 
 
-@pytest.fixture(params=[pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow]), "local"])
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "docker":
-        request.getfixturevalue("docker_client")
-    return str(request.param)
-
-
 @pytest.fixture
 def bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """A small artifact quota and snapshot cap, so the sequences stay quick."""

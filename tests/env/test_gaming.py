@@ -18,17 +18,10 @@ import pytest
 
 from gym_core.env.research_env import ResearchEnv
 from gym_core.outcomes import Origin
-from gym_core.store import TraceStore, open_store
+from gym_core.store import TraceStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tasks"
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'traces.db'}")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ sandboxes; the episode must go on, and the report must count the attempt as the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from gym_core.env.research_env import ResearchEnv
 from gym_core.outcomes import EpisodeStatus, Origin
 from gym_core.report.store_loader import load_run_data
 from gym_core.scoring.metrics import compute_metrics
-from gym_core.store import TraceStore, open_store
+from gym_core.store import TraceStore
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
 
@@ -36,20 +35,6 @@ HOSTILE_ACTIONS: list[tuple[Any, str]] = [
     ({"tool": "bash", "command": "ls", 1: "x", "y": 2}, "JSON object keys are strings"),
     ({"tool": "bash", (1, 2): 3}, "JSON object keys are strings"),
 ]
-
-
-@pytest.fixture(params=[pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow]), "local"])
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "docker":
-        request.getfixturevalue("docker_client")
-    return str(request.param)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'traces.db'}")
-    yield s
-    s.close()
 
 
 def test_hostile_actions_are_the_agents_malformed_actions(backend: str, store: TraceStore) -> None:

@@ -8,25 +8,15 @@ could replay the draws, spend a throwaway command on every step bound to fail, a
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from gym_core.env.research_env import ResearchEnv
 from gym_core.env.tools import INJECTED_FAILURE_TEXT
-from gym_core.store import TraceStore, open_store
+from gym_core.store import TraceStore
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
 RATE = 0.5
 COMMANDS = 24
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'traces.db'}")
-    yield s
-    s.close()
 
 
 def _draws(store: TraceStore, seed: int) -> list[bool]:

@@ -9,11 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from gym_core.env.research_env import ResearchEnv
 from gym_core.store import TraceStore, open_store
@@ -25,13 +22,6 @@ TERSE = "Write the mean of the hidden sample to answer.txt."
 
 BUDGET = {"wall_time_s": 120, "step_limit": 20, "eval_limit": 4}
 """Round numbers that halve exactly (the task's own eval_limit of 3 would round)."""
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'traces.db'}")
-    yield s
-    s.close()
 
 
 def _episode(

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gym_core.env.research_env import ResearchEnv
 from gym_core.outcomes import EpisodeStatus, Origin
-from gym_core.store import TraceStore, open_store
+from gym_core.store import TraceStore
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
 
@@ -36,20 +35,6 @@ UNUSABLE_SCORES = {
     # finite, but 1.7e308 from the baseline over a gap of 0.5 to the reference normalizes to -inf
     "finite-score-whose-normalized-score-overflows": "1.7e308",
 }
-
-
-@pytest.fixture(params=[pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow]), "local"])
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "docker":
-        request.getfixturevalue("docker_client")
-    return str(request.param)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'traces.db'}")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,24 +13,9 @@ import pytest
 from gym_core.env.research_env import ResearchEnv
 from gym_core.errors import EpisodeError
 from gym_core.settings import get_settings
-from gym_core.store import TraceStore, open_store
+from gym_core.store import TraceStore
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
-
-
-@pytest.fixture(params=[pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow]), "local"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Both backends; the local one is fast, so its tests without their own marks run in the fast subset."""
-    if request.param == "docker":
-        request.getfixturevalue("docker_client")
-    return str(request.param)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'traces.db'}")
-    yield s
-    s.close()
 
 
 def make_env(backend: str, store: TraceStore, task: Path = FIXTURE, **kwargs: Any) -> ResearchEnv:

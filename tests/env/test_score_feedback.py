@@ -6,26 +6,18 @@ Played as an agent would, through ``env.step()`` on real Docker sandboxes.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gym_core.env.research_env import ResearchEnv
-from gym_core.store import TraceStore, open_store
+from gym_core.store import TraceStore
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
 SECRET = "DIAGNOSTIC-hidden-mean-is-10"
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'traces.db'}")
-    yield s
-    s.close()
 
 
 def _chatty_task(tmp_path: Path) -> Path:
