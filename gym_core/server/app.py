@@ -32,7 +32,7 @@ from gym_core.server.hosts import AllowedHosts, HostCheckMiddleware
 from gym_core.server.live import IdleReaper, LiveSessions
 from gym_core.server.redaction import RedactionMiddleware
 from gym_core.server.report_cache import ReportCache
-from gym_core.server.routes import compare, envs, episodes, runs, tokens
+from gym_core.server.routes import compare, envs, episodes, runs, suite_runs, tokens
 from gym_core.server.schemas import Health
 from gym_core.settings import get_settings
 from gym_core.store import TraceStore, open_store
@@ -128,6 +128,7 @@ def create_app(
     app.include_router(envs.tasks_router, prefix="/api")
     app.include_router(tokens.router, prefix="/api")
     app.include_router(compare.router, prefix="/api")
+    app.include_router(suite_runs.router, prefix="/api")
 
     @app.get("/healthz", tags=["health"])
     def healthz(store: StoreDep) -> Health:

@@ -75,6 +75,21 @@ class RunSummary(_Schema):
         )
 
 
+class SuiteRunSummary(_Schema):
+    """One line of the suite runs list: a suite run without its config (the viewer picks from these)."""
+
+    id: str
+    suite: str
+    agent: str
+    k: int
+    tasks: list[str]
+    """The suite's task ids when it started, in order."""
+    status: str
+    """running | completed | interrupted | failed"""
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class RunDetail(_Schema):
     """A run with every episode it holds (a resumed attempt appears after the one it replaced)."""
 

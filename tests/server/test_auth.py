@@ -33,6 +33,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("get", "/api/episodes/{episode_id}/steps/{index}/output"): {VIEWER, ADMIN},
     ("get", "/api/compare"): {VIEWER, ADMIN},
     ("get", "/api/compare.html"): {VIEWER, ADMIN},
+    ("get", "/api/suite-runs"): {VIEWER, ADMIN},
     ("get", "/api/compare-suites"): {VIEWER, ADMIN},
     ("get", "/api/compare-suites.html"): {VIEWER, ADMIN},
     ("get", "/api/history"): {VIEWER, ADMIN},

@@ -62,3 +62,20 @@ def test_an_unknown_or_single_suite_run_is_a_clear_error(
     assert missing.status_code == 404 and "ZZZZZZ" in missing.json()["detail"]
     one = c.get("/api/compare-suites", params={"suite_run": a})
     assert one.status_code in (400, 422) and "at least two suite runs" in one.text
+
+
+def test_suite_runs_are_listed_newest_first_without_their_config(
+    client: tuple[TestClient, str, str, dict[str, str]], store_url: str
+) -> None:
+    c, a, b, _ = client
+    response = c.get("/api/suite-runs")
+    assert response.status_code == 200, response.text
+    listed = response.json()
+    assert [s["id"] for s in listed] == [b, a]
+    assert listed[0]["agent"] == "tuner:4" and listed[0]["tasks"] == ["tiny-mean", "other-task"]
+    assert listed[0]["k"] == 6 and listed[0]["status"] == "completed" and "config" not in listed[0]
+    assert [s["id"] for s in c.get("/api/suite-runs", params={"agent": "baseline"}).json()] == [a]
+    assert c.get("/api/suite-runs", params={"limit": 1}).json()[0]["id"] == b
+    # an agent token drives its own episodes only: it may not list suite runs
+    denied = c.get("/api/suite-runs", headers=bearer(store_url, "agent"))
+    assert denied.status_code == 403
