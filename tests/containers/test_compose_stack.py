@@ -119,12 +119,15 @@ class Stack:
 
 
 def _fresh_clone(dest: Path) -> Path:
-    """A clone of this repository at its current commit (what a new user checks out)."""
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    """A clone of this repository at its current commit (what a new user checks out); a copy without the
+    virtualenv and build output where the checkout is not a git repository (an exported tree)."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    if head.returncode != 0:
+        ignored = shutil.ignore_patterns(".venv", "build", "__pycache__", "*.pyc", ".*_cache", "*.egg-info")
+        shutil.copytree(REPO_ROOT, dest, ignore=ignored)
+        return dest
     subprocess.run(["git", "clone", "--quiet", "--no-checkout", str(REPO_ROOT), str(dest)], check=True)
-    subprocess.run(["git", "checkout", "--quiet", head], cwd=dest, check=True)
+    subprocess.run(["git", "checkout", "--quiet", head.stdout.strip()], cwd=dest, check=True)
     return dest
 
 
