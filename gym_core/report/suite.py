@@ -68,7 +68,7 @@ class SuiteReport:
 
     @property
     def label(self) -> str:
-        return f"{self.suite_run.agent} · {self.suite_run.id[:10]}"
+        return f"{self.suite_run.agent} · {self.suite_run.id}"  # whole: ids made together share a prefix
 
     def mean(self, name: str) -> float:
         """The mean of a metric over the suite's tasks; NaN when any task's value is NaN or a task is missing
