@@ -1,0 +1,133 @@
+"""Every report renderer's whole output, pinned against a reviewed copy in tests/report/golden/.
+
+The number tests (test_numbers.py, test_suite_table.py) read each number back from its labelled cell; these
+pin the rest of what a reader sees: titles, headers, notes, colours, alignment, the narrow-terminal
+records and the markdown and HTML structure. The inputs are synthetic runs (seeded, no store, fixed ids
+and dates), so the output is the same on every machine.
+
+A deliberate change of a report's look is recorded with ``RGYM_UPDATE_GOLDEN=1 pytest
+tests/report/test_golden_output.py``; the diff of tests/report/golden/ is then reviewed like code.
+Pictures (the HTML's data: URIs) are left out: their bytes depend on matplotlib's version, and
+tests/report/test_render.py checks what each is drawn from. rgym's version is masked too.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from gym_core import __version__
+from gym_core.report import print_report, render_report
+from gym_core.report.suite import SuiteRunData, build_suite_reports, print_suite_report, render_suite_report
+from gym_core.scoring.run_data import RunData
+from gym_core.store.records import SuiteRunPublic
+from tests.report.synthetic import synthetic_run
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = os.environ.get("RGYM_UPDATE_GOLDEN") == "1"
+_DATA_URI = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
+
+
+def _runs() -> list[RunData]:
+    """A clean run and a perturbed run of the same task and agent (so the report compares them)."""
+    return [
+        synthetic_run("01GOLDENC1EAN0000000000000", k=5, invalid=1, seed=3),
+        synthetic_run(
+            "01GOLDENPERTURBED000000000",
+            k=5,
+            invalid=0,
+            skill=0.05,
+            seed=4,
+            perturbations={"tool_failure_rate": "0.2"},
+        ),
+    ]
+
+
+def _suite_runs() -> list[SuiteRunData]:
+    """Two suite runs of two tasks by two agents (so the report adds AUP across them)."""
+    out = []
+    for n, (agent, skill) in enumerate((("baseline", 0.02), ("tuner", 0.2))):
+        runs = tuple(
+            synthetic_run(
+                f"01GOLDENSUITE{n}RUN{i}000000000",
+                k=3,
+                invalid=i,
+                skill=skill,
+                seed=10 * n + i,
+                agent=agent,
+                task_id=task,
+            )
+            for i, task in enumerate(("calibration-temperature-scaling", "bandit-bernoulli-regret"))
+        )
+        record = SuiteRunPublic(
+            id=f"01GOLDENSUITE{n}0000000000000",
+            suite="core",
+            tasks=[r.task_id for r in runs],
+            agent=agent,
+            config={},
+            k=3,
+            status="completed",
+            created_at=datetime(2026, 12, 1, 9, n, tzinfo=UTC),
+            finished_at=datetime(2026, 12, 1, 10, n, tzinfo=UTC),
+        )
+        out.append(SuiteRunData(suite_run=record, runs=runs))
+    return out
+
+
+def _terminal(width: int, draw: Callable[[Console], None]) -> str:
+    """What a colour terminal of ``width`` columns shows, escape codes included (no environment read)."""
+    out = io.StringIO()
+    console = Console(
+        file=out, width=width, force_terminal=True, color_system="truecolor", no_color=False, _environ={}
+    )
+    draw(console)
+    return out.getvalue()
+
+
+def _print_suite(console: Console) -> None:
+    print_suite_report(*build_suite_reports(_suite_runs()), console)
+
+
+CASES: dict[str, Callable[[], str]] = {
+    "run-table.txt": lambda: render_report(_runs(), "table"),
+    "run-terminal.ansi": lambda: _terminal(140, lambda c: print_report(_runs(), c)),
+    "run-narrow.ansi": lambda: _terminal(70, lambda c: print_report(_runs(), c)),
+    "run.md": lambda: render_report(_runs(), "md"),
+    "run.json": lambda: render_report(_runs(), "json"),
+    "run.html": lambda: render_report(_runs(), "html"),
+    "suite-table.txt": lambda: render_suite_report(_suite_runs(), "table"),
+    "suite-terminal.ansi": lambda: _terminal(140, _print_suite),
+    "suite-narrow.ansi": lambda: _terminal(70, _print_suite),
+    "suite.md": lambda: render_suite_report(_suite_runs(), "md"),
+    "suite.json": lambda: render_suite_report(_suite_runs(), "json"),
+    "suite.html": lambda: render_suite_report(_suite_runs(), "html"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_report_is_rendered_as_reviewed(name: str) -> None:
+    text = _DATA_URI.sub("data:image/(picture)", CASES[name]()).replace(__version__, "(version)")
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"{path} is missing: write it with RGYM_UPDATE_GOLDEN=1 and review it"
+    expected = path.read_text()
+    assert text == expected, (
+        f"{name} differs from {path}; if the change is meant, rerun with RGYM_UPDATE_GOLDEN=1 and review the "
+        "diff of tests/report/golden/"
+    )
+
+
+def test_pictures_are_the_only_part_left_out() -> None:
+    html = render_report(_runs(), "html")
+    assert _DATA_URI.search(html)  # the html does carry pictures, and only they are masked
+    masked = _DATA_URI.sub("data:image/(picture)", html)
+    assert "base64," not in masked
