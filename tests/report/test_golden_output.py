@@ -17,6 +17,7 @@ import io
 import os
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pytest
 from rich.console import Console
 
 from gym_core import __version__
+from gym_core.outcomes import Origin
 from gym_core.report import print_report, render_report
 from gym_core.report.suite import SuiteRunData, build_suite_reports, print_suite_report, render_suite_report
 from gym_core.scoring.run_data import RunData
@@ -35,8 +37,40 @@ UPDATE = os.environ.get("RGYM_UPDATE_GOLDEN") == "1"
 _DATA_URI = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
 
 
+def _raw(run: RunData) -> RunData:
+    """``run`` with each final raw score filled in from its normalized one (synthetic runs have none), so the
+    suite report's AUP, which is computed on raw scores, tells the agents apart."""
+    assert run.reference_raw is not None
+    gap = run.reference_raw - run.baseline_raw
+    return replace(
+        run,
+        attempts=tuple(
+            replace(
+                a,
+                final_raw=None if a.final_normalized is None else run.baseline_raw + a.final_normalized * gap,
+            )
+            for a in run.attempts
+        ),
+    )
+
+
+def _with_an_excluded_attempt(run: RunData) -> RunData:
+    """``run`` with its first attempt lost to the environment even after a retry: excluded, and flagged."""
+    first, *rest = run.attempts
+    lost = replace(
+        first,
+        status="crashed",
+        origin=Origin.ENVIRONMENT,
+        failure_kind="sandbox",
+        final_normalized=None,
+        succeeded=False,
+    )
+    return replace(run, attempts=(lost, *rest))
+
+
 def _runs() -> list[RunData]:
-    """A clean run and a perturbed run of the same task and agent (so the report compares them)."""
+    """A clean run and a perturbed run of the same task and agent (so the report compares them), and a run
+    of another agent with an excluded attempt and one that never finished (so it carries the warnings)."""
     return [
         synthetic_run("01GOLDENC1EAN0000000000000", k=5, invalid=1, seed=3),
         synthetic_run(
@@ -47,29 +81,40 @@ def _runs() -> list[RunData]:
             seed=4,
             perturbations={"tool_failure_rate": "0.2"},
         ),
+        _with_an_excluded_attempt(
+            synthetic_run("01GOLDENF1AKY0000000000000", k=4, finished=3, seed=5, agent="flaky-agent")
+        ),
     ]
 
 
 def _suite_runs() -> list[SuiteRunData]:
-    """Two suite runs of two tasks by two agents (so the report adds AUP across them)."""
+    """Two suite runs of two tasks by two agents (so the report adds AUP across them), and a third whose
+    run of a third task is missing and whose first task lost an attempt to the environment (so its
+    aggregate is n/a and it is flagged)."""
     out = []
-    for n, (agent, skill) in enumerate((("baseline", 0.02), ("tuner", 0.2))):
+    for n, (agent, skill) in enumerate((("baseline", 0.02), ("tuner", 0.2), ("flaky-agent", 0.1))):
         runs = tuple(
-            synthetic_run(
-                f"01GOLDENSUITE{n}RUN{i}000000000",
-                k=3,
-                invalid=i,
-                skill=skill,
-                seed=10 * n + i,
-                agent=agent,
-                task_id=task,
+            _raw(
+                synthetic_run(
+                    f"01GOLDENSUITE{n}RUN{i}000000000",
+                    k=3,
+                    invalid=i,
+                    skill=skill,
+                    seed=10 * n + i,
+                    agent=agent,
+                    task_id=task,
+                )
             )
             for i, task in enumerate(("calibration-temperature-scaling", "bandit-bernoulli-regret"))
         )
+        tasks = [r.task_id for r in runs]
+        if agent == "flaky-agent":
+            runs = (_with_an_excluded_attempt(runs[0]), *runs[1:])
+            tasks.append("unsupervised-anomaly-detection")
         record = SuiteRunPublic(
             id=f"01GOLDENSUITE{n}0000000000000",
             suite="core",
-            tasks=[r.task_id for r in runs],
+            tasks=tasks,
             agent=agent,
             config={},
             k=3,
