@@ -94,7 +94,10 @@ sizes) would survive without saying anything, and each takes seconds of matplotl
 HYPOTHESIS_PROFILE = "mutation"
 """Registered in tests/conftest.py: few, derandomized examples, so each mutant's tests stay fast."""
 
-COPIED = ("gym_core", "agents", "benchmarks", "tests", "pyproject.toml", "setup.py", "tasks")
+#: What the tests read besides the package: tasks, and the docs and scripts that tests/cli checks the CLI's
+#: pointers against.
+ALSO_COPIED = ("agents", "benchmarks", "setup.py", "tasks", "docs", "scripts", "README.md")
+COPIED = ("gym_core", "tests", "pyproject.toml", *ALSO_COPIED)
 
 
 def _config(profile: Profile) -> str:
@@ -104,7 +107,7 @@ def _config(profile: Profile) -> str:
     return (
         "\n[tool.mutmut]\n"
         'source_paths = ["gym_core"]\n'
-        'also_copy = ["agents", "benchmarks", "setup.py", "tasks"]\n'
+        f"also_copy = {toml_list(ALSO_COPIED)}\n"
         f"only_mutate = {toml_list(profile.modules)}\n"
         f"do_not_mutate = {toml_list(NOT_MUTATED)}\n"
         f"pytest_add_cli_args_test_selection = {toml_list(profile.tests)}\n"
