@@ -27,6 +27,7 @@ from rich.console import Console
 from gym_core import __version__
 from gym_core.outcomes import Origin
 from gym_core.report import print_report, render_report
+from gym_core.report.layout import long_table
 from gym_core.report.suite import SuiteRunData, build_suite_reports, print_suite_report, render_suite_report
 from gym_core.scoring.run_data import RunData
 from gym_core.store.records import SuiteRunPublic
@@ -140,6 +141,26 @@ def _print_suite(console: Console) -> None:
     print_suite_report(*build_suite_reports(_suite_runs()), console)
 
 
+def _long_table(width: int) -> Callable[[Console], None]:
+    """``rgym episodes``' table of a big run: headers wrapped between words when the columns would not fit."""
+    columns = [
+        ("#", "right"),
+        ("episode id", "left"),
+        ("final raw (private)", "right"),
+        ("failure kind", "left"),
+    ]
+    rows = [
+        [
+            (str(i), ""),
+            (f"01GOLDENEP{i:016d}", "cyan"),
+            (f"{i / 7:.3f}", ""),
+            ("timed_out" if i % 3 else "", "red"),
+        ]
+        for i in range(12)
+    ]
+    return lambda console: console.print(long_table("run 01GOLDEN", columns, rows, width), soft_wrap=True)
+
+
 CASES: dict[str, Callable[[], str]] = {
     "run-table.txt": lambda: render_report(_runs(), "table"),
     "run-terminal.ansi": lambda: _terminal(140, lambda c: print_report(_runs(), c)),
@@ -153,6 +174,8 @@ CASES: dict[str, Callable[[], str]] = {
     "suite.md": lambda: render_suite_report(_suite_runs(), "md"),
     "suite.json": lambda: render_suite_report(_suite_runs(), "json"),
     "suite.html": lambda: render_suite_report(_suite_runs(), "html"),
+    "long-table.ansi": lambda: _terminal(120, _long_table(120)),
+    "long-table-wrapped-headers.ansi": lambda: _terminal(54, _long_table(54)),
 }
 
 
