@@ -1,0 +1,116 @@
+"""The suite report's rules that a reader relies on: when AUP is given, why an aggregate is n/a, what every
+name a warning lists is, and the one-line errors of bad input."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from gym_core.errors import ConfigError
+from gym_core.report import render_report
+from gym_core.report.suite import SuiteRunData, build_suite_reports, render_suite_report
+from gym_core.scoring.run_data import RunData
+from gym_core.store.records import SuiteRunPublic
+from tests.report.synthetic import synthetic_run
+
+TASKS = ("calibration-temperature-scaling", "bandit-bernoulli-regret", "few-label-digits")
+
+
+def _suite(
+    n: int, *, tasks: tuple[str, ...] = TASKS, runs: tuple[RunData, ...] | None = None
+) -> SuiteRunData:
+    if runs is None:
+        runs = tuple(
+            synthetic_run(f"01SUITE{n}RUN{i}", k=3, invalid=0, seed=n * 10 + i, task_id=t)
+            for i, t in enumerate(tasks)
+        )
+    record = SuiteRunPublic(
+        id=f"01SUITE{n}",
+        suite="core",
+        tasks=list(tasks),
+        agent=f"agent-{n}",
+        config={},
+        k=3,
+        status="completed",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        finished_at=None,
+    )
+    return SuiteRunData(suite_run=record, runs=runs)
+
+
+def test_aup_needs_two_suite_runs_and_is_given_for_two() -> None:
+    _, alone = build_suite_reports([_suite(0)])
+    assert alone is None
+    _, two = build_suite_reports([_suite(0), _suite(1)])
+    assert two is not None and set(two.aup) == {"01SUITE0", "01SUITE1", "baseline"}
+    assert "AUP across suite runs" in render_suite_report([_suite(0), _suite(1)], "md")
+    assert "AUP" not in render_suite_report([_suite(0)], "md")
+
+
+def test_every_task_without_a_run_is_named() -> None:
+    short = _suite(0, runs=_suite(0).runs[:1])  # the last two tasks never ran
+    (report,), _ = build_suite_reports([short])
+    assert report.missing == TASKS[1:]
+    assert report.na_reason() == f"no run for {TASKS[1]}, {TASKS[2]}"
+    assert math.isnan(report.mean("pass_hat_k"))
+
+
+def test_every_task_short_of_k_is_named() -> None:
+    runs = tuple(
+        synthetic_run(f"01SHORT{i}", k=3, finished=2 if i < 2 else None, invalid=0, seed=i, task_id=t)
+        for i, t in enumerate(TASKS)
+    )
+    (report,), _ = build_suite_reports([_suite(0, runs=runs)])
+    assert report.missing == ()
+    assert report.na_reason() == f"fewer than K finished attempts on {TASKS[0]}, {TASKS[1]}"
+    assert f"aggregate n/a: fewer than K finished attempts on {TASKS[0]}, {TASKS[1]}" in render_suite_report(
+        [_suite(0, runs=runs)], "table"
+    )
+
+
+def test_every_task_with_excluded_attempts_is_named_with_its_count() -> None:
+    def excluded(run: RunData, count: int) -> RunData:
+        lost = tuple(
+            replace(a, status="crashed", origin="environment", final_normalized=None, succeeded=False)
+            for a in run.attempts[:count]
+        )
+        return replace(run, attempts=(*lost, *run.attempts[count:]))
+
+    runs = _suite(0).runs
+    flagged = _suite(0, runs=(excluded(runs[0], 1), excluded(runs[1], 2), runs[2]))
+    (report,), _ = build_suite_reports([flagged])
+    flag = report.exclusion_flag()
+    assert flag is not None
+    assert flag.startswith(f"3 attempt(s) excluded on {TASKS[0]} (1), {TASKS[1]} (2): ")
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "hint"),
+    [
+        ([], "no suite runs to report", "pass at least one SUITE_RUN id"),
+        ([_suite(0), _suite(0)], "a suite run is given twice", "pass each SUITE_RUN id once"),
+    ],
+)
+def test_bad_input_is_one_error_with_its_fix(data: list[SuiteRunData], message: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_suite_reports(data)
+    assert (caught.value.message, caught.value.hint) == (message, hint)
+
+
+def test_an_unknown_format_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as caught:
+        render_suite_report([_suite(0)], "pdf")
+    assert caught.value.message == "unknown report format 'pdf'"
+    assert caught.value.hint == "use one of: table, json, md, html"
+
+
+def test_a_pipe_in_an_agent_name_does_not_break_the_run_reports_markdown_table() -> None:
+    run = replace(synthetic_run("01PIPE", k=3, invalid=0), agent="tuner|v2")
+    lines = render_report([run], "md").splitlines()
+    (row,) = [line for line in lines if line.startswith("| ") and "01PIPE" in line]
+    assert "tuner\\|v2" in row  # escaped, so the row keeps its cells
+    header = next(line for line in lines if line.startswith("| ") and "agent" in line)
+    assert row.replace("\\|", "").count("|") == header.count("|")
