@@ -76,6 +76,11 @@ def test_suite_runs_are_listed_newest_first_without_their_config(
     assert listed[0]["k"] == 6 and listed[0]["status"] == "completed" and "config" not in listed[0]
     assert [s["id"] for s in c.get("/api/suite-runs", params={"agent": "baseline"}).json()] == [a]
     assert c.get("/api/suite-runs", params={"limit": 1}).json()[0]["id"] == b
+    # since: a time without a zone is UTC, as in /api/runs
+    for path in ("/api/suite-runs", "/api/runs"):
+        assert c.get(path, params={"since": "2999-01-01T00:00:00"}).json() == []
+        assert len(c.get(path, params={"since": "2000-01-01T00:00:00"}).json()) >= 2
+        assert c.get(path, params={"since": "2000-01-01T00:00:00+02:00"}).status_code == 200
     # an agent token drives its own episodes only: it may not list suite runs
     denied = c.get("/api/suite-runs", headers=bearer(store_url, "agent"))
     assert denied.status_code == 403

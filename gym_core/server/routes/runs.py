@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from gym_core.report.store_loader import load_run_rows
-from gym_core.server.deps import ReportCacheDep, StoreDep
+from gym_core.server.deps import ReportCacheDep, SinceDep, StoreDep
 from gym_core.server.schemas import RunDetail, RunSummary
 from gym_core.store import TraceStore
 
@@ -24,19 +23,17 @@ _REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; 
 @router.get("")
 def list_runs(
     store: StoreDep,
+    since: SinceDep,
     task_id: Annotated[str | None, Query(description="Only runs of this task.")] = None,
     agent: Annotated[
         str | None, Query(description="Only runs of this agent (its spec, or the name before ':').")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Only runs started at or after (ISO 8601).")] = None,
     suite_run_id: Annotated[
         str | None, Query(description="Only the per-task runs of this suite run (any unique id prefix).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many runs.")] = 500,
 ) -> list[RunSummary]:
     """Runs, newest first, each with its status colour and headline metrics (what ``rgym runs`` shows)."""
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
     suite = store.resolve_suite_run_id(suite_run_id) if suite_run_id is not None else None
     records = store.list_runs(task_id=task_id, agent=agent, since=since, suite_run_id=suite, limit=limit)
     rows = load_run_rows(store, records)
