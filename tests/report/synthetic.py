@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
+from gym_core.report.suite import SuiteRunData
 from gym_core.scoring.run_data import Attempt, EvalPoint, RunData
+from gym_core.store.records import SuiteRunPublic
 
 _INITIAL_TRAIN = "lr = 0.1\nepochs = 10\nmodel = Baseline()\nmodel.fit(x, y, lr=lr, epochs=epochs)\n"
 _METHODS = (
@@ -113,3 +116,29 @@ def synthetic_run(
         attempts=tuple(attempts),
         created_at="2025-01-01T12:00:00+00:00",
     )
+
+
+def synthetic_suite_run(
+    suite_run_id: str,
+    runs: tuple[RunData, ...],
+    *,
+    tasks: list[str] | None = None,
+    suite: str = "core",
+    agent: str = "tuner",
+    k: int = 3,
+    created_at: datetime = datetime(2026, 12, 1, tzinfo=UTC),
+    finished_at: datetime | None = None,
+) -> SuiteRunData:
+    """A completed suite run of ``runs`` (its tasks are theirs unless ``tasks`` names more)."""
+    record = SuiteRunPublic(
+        id=suite_run_id,
+        suite=suite,
+        tasks=[r.task_id for r in runs] if tasks is None else tasks,
+        agent=agent,
+        config={},
+        k=k,
+        status="completed",
+        created_at=created_at,
+        finished_at=finished_at,
+    )
+    return SuiteRunData(suite_run=record, runs=runs)

@@ -30,8 +30,7 @@ from gym_core.report import print_report, render_report
 from gym_core.report.layout import long_table
 from gym_core.report.suite import SuiteRunData, build_suite_reports, print_suite_report, render_suite_report
 from gym_core.scoring.run_data import RunData
-from gym_core.store.records import SuiteRunPublic
-from tests.report.synthetic import synthetic_run
+from tests.report.synthetic import synthetic_run, synthetic_suite_run
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("RGYM_UPDATE_GOLDEN") == "1"
@@ -112,18 +111,16 @@ def _suite_runs() -> list[SuiteRunData]:
         if agent == "flaky-agent":
             runs = (_with_an_excluded_attempt(runs[0]), *runs[1:])
             tasks.append("unsupervised-anomaly-detection")
-        record = SuiteRunPublic(
-            id=f"01GOLDENSUITE{n}0000000000000",
-            suite="core",
-            tasks=tasks,
-            agent=agent,
-            config={},
-            k=3,
-            status="completed",
-            created_at=datetime(2026, 12, 1, 9, n, tzinfo=UTC),
-            finished_at=datetime(2026, 12, 1, 10, n, tzinfo=UTC),
+        out.append(
+            synthetic_suite_run(
+                f"01GOLDENSUITE{n}0000000000000",
+                runs,
+                tasks=tasks,
+                agent=agent,
+                created_at=datetime(2026, 12, 1, 9, n, tzinfo=UTC),
+                finished_at=datetime(2026, 12, 1, 10, n, tzinfo=UTC),
+            )
         )
-        out.append(SuiteRunData(suite_run=record, runs=runs))
     return out
 
 

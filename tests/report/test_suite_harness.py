@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from gym_core.report.suite import SuiteRunData, render_suite_report
 from gym_core.scoring.run_data import FailedTry, RunData
-from gym_core.store.records import SuiteRunPublic
-from tests.report.synthetic import synthetic_run
+from tests.report.synthetic import synthetic_run, synthetic_suite_run
 
 # 12 tries: task-a's 4 attempts and 1 retry, task-b's 4 attempts and 3 retries; 5 environment failures.
 HARNESS_LINE = (
@@ -39,19 +37,8 @@ def _suite() -> SuiteRunData:
     )
     retried = replace(b.attempts[2], retried=(FailedTry("grader_sandbox", "did not start"),))
     b = replace(b, attempts=(b.attempts[0], excluded, retried, b.attempts[3]))
-    record = SuiteRunPublic(
-        id="01SUITE0000000000000000000",
-        suite="tiny",
-        tasks=["task-a", "task-b"],
-        agent="tuner",
-        config={},
-        k=4,
-        status="completed",
-        created_at=datetime(2026, 12, 1, tzinfo=UTC),
-        finished_at=None,
-    )
     runs: tuple[RunData, ...] = (a, b)
-    return SuiteRunData(suite_run=record, runs=runs)
+    return synthetic_suite_run("01SUITE0000000000000000000", runs, suite="tiny", k=4)
 
 
 @pytest.mark.parametrize("fmt", ["table", "md", "html"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
@@ -13,8 +12,7 @@ from gym_core.errors import ConfigError
 from gym_core.report import render_report
 from gym_core.report.suite import SuiteRunData, build_suite_reports, render_suite_report
 from gym_core.scoring.run_data import RunData
-from gym_core.store.records import SuiteRunPublic
-from tests.report.synthetic import synthetic_run
+from tests.report.synthetic import synthetic_run, synthetic_suite_run
 
 TASKS = ("calibration-temperature-scaling", "bandit-bernoulli-regret", "few-label-digits")
 
@@ -27,18 +25,7 @@ def _suite(
             synthetic_run(f"01SUITE{n}RUN{i}", k=3, invalid=0, seed=n * 10 + i, task_id=t)
             for i, t in enumerate(tasks)
         )
-    record = SuiteRunPublic(
-        id=f"01SUITE{n}",
-        suite="core",
-        tasks=list(tasks),
-        agent=f"agent-{n}",
-        config={},
-        k=3,
-        status="completed",
-        created_at=datetime(2026, 12, 1, tzinfo=UTC),
-        finished_at=None,
-    )
-    return SuiteRunData(suite_run=record, runs=runs)
+    return synthetic_suite_run(f"01SUITE{n}", runs, tasks=list(tasks), agent=f"agent-{n}")
 
 
 def test_aup_needs_two_suite_runs_and_is_given_for_two() -> None:

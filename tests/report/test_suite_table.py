@@ -4,7 +4,6 @@ task's name folds."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -12,8 +11,7 @@ from rich.console import Console
 from gym_core.report import formatting as fmt
 from gym_core.report.suite import SuiteRunData, build_suite_reports, print_suite_report
 from gym_core.scoring.metrics import compute_metrics
-from gym_core.store.records import SuiteRunPublic
-from tests.report.synthetic import synthetic_run
+from tests.report.synthetic import synthetic_run, synthetic_suite_run
 
 RUN_IDS = ("01M8T8FMYAHKQ2V7RZ0C4X9D1E", "01M8T8FMYDYQ5W3NPB8T6H2KJF")
 """Two ids made in the same millisecond: their first twelve characters do not tell them apart."""
@@ -24,18 +22,7 @@ def _suite() -> SuiteRunData:
         synthetic_run(RUN_IDS[0], k=3, invalid=0, task_id="a-rather-long-task-name-for-a-narrow-terminal"),
         synthetic_run(RUN_IDS[1], k=3, invalid=0, seed=1, task_id="bandit-bernoulli-regret"),
     )
-    record = SuiteRunPublic(
-        id="01SUITE0000000000000000000",
-        suite="core",
-        tasks=[r.task_id for r in runs],
-        agent="tuner",
-        config={},
-        k=3,
-        status="completed",
-        created_at=datetime(2026, 12, 1, tzinfo=UTC),
-        finished_at=None,
-    )
-    return SuiteRunData(suite_run=record, runs=runs)
+    return synthetic_suite_run("01SUITE0000000000000000000", runs)
 
 
 def _printed(width: int, terminal: bool) -> tuple[SuiteRunData, str]:
