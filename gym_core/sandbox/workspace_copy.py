@@ -201,7 +201,11 @@ class WorkspaceCopier:
         # ended early (a file grew past its listed size, or tar failed) or the file vanished. Each is named,
         # so a snapshot never leaves out a file without saying which.
         cut = [reason for path, reason in refused if path == REST_OF_ARCHIVE]
-        why = f"not copied: {cut[0]}" if cut else "not in the archive (it vanished while it was copied)"
+        why = (
+            f"not copied: {cut[0]}"
+            if cut
+            else "not in the archive (it vanished, or could not be read, during the copy)"
+        )
         accounted = set(copied) | {path for path, _reason in refused}
         refused = [(path, reason) for path, reason in refused if path != REST_OF_ARCHIVE]
         refused += [(e.name, why) for e in batch if e.kind == "f" and e.name not in accounted]
