@@ -16,7 +16,10 @@ a terminal.
 Survivors are matched against ``tests/mutation_survivors.toml``, which gives each known survivor its reason
 (an equivalent mutant, or a test still to write). Survivors it does not explain are listed as such.
 
-Usage: ``python scripts/mutate.py [gate|all] [--min-score PCT] [--max-children N]``.
+Usage: ``python scripts/mutate.py [gate|all] [--min-score PCT] [--max-children N] [--resume | --rerun-survivors]``.
+
+``--resume`` goes on with an interrupted run; ``--rerun-survivors`` tries the last run's survivors again after
+tests were written for them (mutmut itself tries again only the mutants of functions whose code changed).
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SURVIVORS_FILE = REPO / "tests" / "mutation_survivors.toml"
+FASTEST_FIRST = REPO / "scripts" / "mutmut_fastest_first.py"
 
 
 @dataclass(frozen=True)
@@ -115,11 +120,35 @@ def _config(profile: Profile) -> str:
     )
 
 
-def _prepare(workdir: Path, profile: Profile) -> None:
-    """A fresh copy of the sources in ``workdir``, with the profile's mutmut configuration."""
-    if workdir.exists():
+MUTMUT_STATE = ("mutmut-stats.json",)
+"""What mutmut keeps in ``mutants/`` besides the sources: its stats (which tests reach which function, and
+how long each test takes). Each mutated file's results are in a ``.meta`` file beside its mutants."""
+
+
+def _prepare(workdir: Path, profile: Profile, *, resume: bool = False) -> None:
+    """A fresh copy of the sources in ``workdir``, with the profile's mutmut configuration.
+
+    With ``resume``, mutmut's results from the last run in ``workdir`` are kept: mutmut tries only the
+    mutants without a result, and those of functions whose code changed since. The tests and the other
+    copied files are refreshed (mutmut copies a file into ``mutants/`` only when it is not there yet).
+    """
+    mutants = workdir / "mutants"
+    if resume and mutants.is_dir():
+        for child in workdir.iterdir():
+            if child != mutants:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        for child in mutants.iterdir():
+            if child.name == "gym_core":
+                # Mutated modules stay (mutmut compares their timestamps with the sources'); anything else
+                # under the package is copied again.
+                for path in child.rglob("*"):
+                    if path.is_file() and not path.name.endswith((".py", ".meta", ".spans")):
+                        path.unlink()
+            elif child.name not in MUTMUT_STATE:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    elif workdir.exists():
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    workdir.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         src, dest = REPO / name, workdir / name
         if src.is_dir():
@@ -143,12 +172,31 @@ class Survivor:
 _NAME = re.compile(r"^(?P<module>[\w.]+)\.x(?:ǁ(?P<cls>\w+)ǁ|_)(?P<func>\w+?)__mutmut_\d+$")
 
 
-def _survivor(mutmut: Path, workdir: Path, name: str) -> Survivor:
+_SHOW_MUTANTS = """
+import json, sys
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+json.dump({n: get_diff_for_mutant(n, path=find_mutant(n).path) for n in json.load(sys.stdin)}, sys.stdout)
+"""
+"""What ``mutmut show NAME`` prints, for many names in one process (mutmut takes a second to start)."""
+
+
+def _diffs(workdir: Path, names: list[str]) -> dict[str, str]:
     shown = subprocess.run(
-        [str(mutmut), "show", name], cwd=workdir, capture_output=True, text=True, check=False
-    ).stdout
+        [sys.executable, "-c", _SHOW_MUTANTS],
+        cwd=workdir,
+        input=json.dumps(names),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    diffs: dict[str, str] = json.loads(shown.stdout)
+    return diffs
+
+
+def survivor_of(name: str, diff: str) -> Survivor:
+    """A survivor's module, function (``Class.func`` for a method) and mutated line(s), from its name and diff."""
     added = [
-        line[1:].strip() for line in shown.splitlines() if line.startswith("+") and not line.startswith("+++")
+        line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")
     ]
     match = _NAME.match(name)
     module = match["module"] if match else name
@@ -186,19 +234,43 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def _explanations() -> list[dict[str, str]]:
+def _undetected(mutmut: Path, workdir: Path, env: dict[str, str]) -> list[str]:
+    """The names of the mutants that mutmut's results in ``workdir`` list as not caught by any test."""
+    listing = subprocess.run(
+        [str(mutmut), "results"], cwd=workdir, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    return [
+        line.split(":")[0].strip()
+        for line in listing.splitlines()
+        if line.strip().endswith(("survived", "no tests", "suspicious"))
+    ]
+
+
+Entry = dict[str, Any]
+"""One ``[[survivor]]`` of the survivors file: module, function, kind, reason, and either ``mutation`` (one
+mutated line) or ``mutations`` (several mutants of the function that share the reason)."""
+
+
+def _explanations() -> list[Entry]:
     if not SURVIVORS_FILE.exists():
         return []
-    entries: list[dict[str, str]] = tomllib.loads(SURVIVORS_FILE.read_text()).get("survivor", [])
+    entries: list[Entry] = tomllib.loads(SURVIVORS_FILE.read_text()).get("survivor", [])
     return entries
 
 
-def _explain(survivor: Survivor, entries: list[dict[str, str]]) -> dict[str, str] | None:
+def entry_mutations(entry: Entry) -> list[str]:
+    """The mutated lines an entry explains."""
+    if "mutations" in entry:
+        return list(entry["mutations"])
+    return [entry["mutation"]] if "mutation" in entry else []
+
+
+def _explain(survivor: Survivor, entries: list[Entry]) -> Entry | None:
     for entry in entries:
         if (
             entry.get("module") == survivor.module
             and entry.get("function") == survivor.function
-            and entry.get("mutation") == survivor.mutation
+            and survivor.mutation in entry_mutations(entry)
         ):
             return entry
     return None
@@ -212,6 +284,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--time-limit", type=float, default=None, help="fail when mutmut runs longer (seconds)"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the last run's results: try only mutants without one (an interrupted run goes on)",
+    )
+    parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="keep the last run's results and try its survivors again (after writing tests for them)",
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="run nothing: print the score and survivors of the last (or a running) run",
+    )
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
     # SIGTERM (a CI step cancelled) becomes SystemExit, so mutmut's workers are killed on the way out.
@@ -221,13 +308,27 @@ def main(argv: list[str] | None = None) -> int:
         print("mutate: mutmut is not installed; run `make install`", file=sys.stderr)
         return 2
     workdir = REPO / "build" / "mutate" / args.profile
-    _prepare(workdir, profile)
     env = {**os.environ, "RGYM_HYPOTHESIS_PROFILE": HYPOTHESIS_PROFILE, "PYTHONDONTWRITEBYTECODE": "1"}
+    if args.summary:
+        if not (workdir / "mutants").is_dir():
+            print(f"mutate: {args.profile}: no run on record in {workdir}", file=sys.stderr)
+            return 2
+        return _summarize(mutmut, workdir, env, args.profile, None, args.min_score)
+    retry: list[str] = []
+    if args.rerun_survivors:
+        retry = _undetected(mutmut, workdir, {**os.environ}) if (workdir / "mutants").is_dir() else []
+        if not retry:
+            print(
+                f"mutate: {args.profile}: no survivors on record in {workdir} to try again", file=sys.stderr
+            )
+            return 2
+    _prepare(workdir, profile, resume=args.resume or args.rerun_survivors)
     print(
         f"mutate: {args.profile}: {', '.join(profile.modules)} against {' '.join(profile.tests)}", flush=True
     )
     started = time.monotonic()
-    command = [str(mutmut), "run", "--max-children", str(args.max_children)]
+    # mutmut's own command, with each mutant's tests run fastest first (scripts/mutmut_fastest_first.py).
+    command = [sys.executable, str(FASTEST_FIRST), "run", "--max-children", str(args.max_children), *retry]
     log_path = workdir / "mutmut.log"
     returncode = _run_mutmut(command, workdir, env, log_path, args.time_limit)
     if returncode is None:
@@ -244,52 +345,78 @@ def main(argv: list[str] | None = None) -> int:
     if returncode != 0:
         print(f"mutate: mutmut failed (exit {returncode}); see {log_path}", file=sys.stderr)
         return 1
-    subprocess.run([str(mutmut), "export-cicd-stats"], cwd=workdir, check=True, capture_output=True)
+    return _summarize(mutmut, workdir, env, args.profile, elapsed, args.min_score)
+
+
+def _summarize(
+    mutmut: Path, workdir: Path, env: dict[str, str], profile: str, elapsed: float | None, min_score: float
+) -> int:
+    """Print the score and every survivor with its reason; write summary.json and unexplained.toml."""
+    subprocess.run([str(mutmut), "export-cicd-stats"], cwd=workdir, env=env, check=True, capture_output=True)
     stats = json.loads((workdir / "mutants" / "mutmut-cicd-stats.json").read_text())
-    listing = subprocess.run(
-        [str(mutmut), "results"], cwd=workdir, env=env, capture_output=True, text=True, check=True
-    ).stdout
-    undetected = [
-        line.split(":")[0].strip()
-        for line in listing.splitlines()
-        if line.strip().endswith(("survived", "no tests", "suspicious"))
-    ]
+    undetected = _undetected(mutmut, workdir, env)
     # A mutant that crashes the tests or makes them time out is caught as surely as a failing assertion.
     detected = stats["killed"] + stats["timeout"] + stats["segfault"]
     total = stats["total"]
+    untried = total - detected - len(undetected) - stats.get("skipped", 0)
     score = 100.0 * detected / total if total else 100.0
     entries = _explanations()
-    survivors = [_survivor(mutmut, workdir, name) for name in undetected]
-    unexplained = 0
+    diffs = _diffs(workdir, undetected)
+    survivors = [survivor_of(name, diffs[name]) for name in undetected]
+    unexplained: list[Survivor] = []
     for s in survivors:
         entry = _explain(s, entries)
         if entry is None:
-            unexplained += 1
+            unexplained.append(s)
             print(f"  UNEXPLAINED {s.module}.{s.function}: {s.mutation}")
         else:
             print(f"  {entry.get('kind', '?'):>13} {s.module}.{s.function}: {s.mutation}")
+    (workdir / "unexplained.toml").write_text(unexplained_toml(unexplained))
     summary = {
-        "profile": args.profile,
+        "profile": profile,
         "killed": detected,
         "total": total,
         "score": round(score, 1),
         "survived": len(survivors),
-        "unexplained": unexplained,
-        "seconds": round(elapsed),
+        "unexplained": len(unexplained),
+        "untried": untried,
+        "seconds": None if elapsed is None else round(elapsed),
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    took = "" if elapsed is None else f", {elapsed:.0f}s"
+    not_yet = f"; {untried} not tried yet (--resume goes on)" if untried > 0 else ""
     print(
-        f"mutate: {args.profile}: mutation score {score:.1f}% ({detected} of {total} mutants killed), "
-        f"{len(survivors)} survived ({unexplained} not explained in {SURVIVORS_FILE.relative_to(REPO)}), "
-        f"{elapsed:.0f}s"
+        f"mutate: {profile}: mutation score {score:.1f}% ({detected} of {total} mutants killed), "
+        f"{len(survivors)} survived ({len(unexplained)} not explained in "
+        f"{SURVIVORS_FILE.relative_to(REPO)}{'' if not unexplained else '; drafts in ' + str((workdir / 'unexplained.toml').relative_to(REPO))})"
+        f"{not_yet}{took}"
     )
-    if score < args.min_score:
-        print(
-            f"mutate: {args.profile}: score {score:.1f}% is below the required {args.min_score:g}%",
-            file=sys.stderr,
-        )
+    if score < min_score:
+        print(f"mutate: {profile}: score {score:.1f}% is below the required {min_score:g}%", file=sys.stderr)
         return 1
     return 0
+
+
+def unexplained_toml(survivors: list[Survivor]) -> str:
+    """Draft entries for the survivors file, one per function, with the kind and reason left to fill in."""
+    by_function: dict[tuple[str, str], list[str]] = {}
+    for s in survivors:
+        by_function.setdefault((s.module, s.function), []).append(s.mutation)
+    parts = []
+    for (module, function), mutations in sorted(by_function.items()):
+        lines = sorted(set(mutations))
+        listed = (
+            f"mutation = {json.dumps(lines[0], ensure_ascii=False)}"
+            if len(lines) == 1
+            else "mutations = [\n"
+            + "".join(f"    {json.dumps(m, ensure_ascii=False)},\n" for m in lines)
+            + "]"
+        )
+        parts.append(
+            f'[[survivor]]\nmodule = "{module}"\nfunction = "{function}"\n{listed}\n'
+            'kind = "equivalent or test to write"\nreason = ""\n'
+        )
+    return "\n".join(parts)
 
 
 if __name__ == "__main__":
