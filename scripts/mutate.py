@@ -173,9 +173,18 @@ _NAME = re.compile(r"^(?P<module>[\w.]+)\.x(?:ǁ(?P<cls>\w+)ǁ|_)(?P<func>\w+?)_
 
 
 _SHOW_MUTANTS = """
-import json, sys
+import json, sys, time
 from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
-json.dump({n: get_diff_for_mutant(n, path=find_mutant(n).path) for n in json.load(sys.stdin)}, sys.stdout)
+
+def diff(name):
+    for attempt in range(3):
+        try:
+            return get_diff_for_mutant(name, path=find_mutant(name).path)
+        except ValueError:  # a results file being written by a running mutmut: read it again
+            time.sleep(0.2)
+    return ""
+
+json.dump({name: diff(name) for name in json.load(sys.stdin)}, sys.stdout)
 """
 """What ``mutmut show NAME`` prints, for many names in one process (mutmut takes a second to start)."""
 
@@ -201,6 +210,10 @@ def survivor_of(name: str, diff: str) -> Survivor:
     match = _NAME.match(name)
     module = match["module"] if match else name
     function = (f"{match['cls']}.{match['func']}" if match["cls"] else match["func"]) if match else "?"
+    if not diff.strip():
+        return Survivor(
+            name, module, function, "(no diff: mutmut was writing its results; run --summary again)"
+        )
     return Survivor(name, module, function, " / ".join(added) or "(line removed)")
 
 
