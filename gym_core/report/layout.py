@@ -88,7 +88,8 @@ def long_table(
         widths[i] = max(data[i], words[i])
     if sum(widths) > room:
         return None
-    heads = [textwrap.wrap(header, widths[i]) or [""] for i, (header, _) in enumerate(columns)]
+    # textwrap refuses a width of 0: that of a blank header over a column of empty cells.
+    heads = [textwrap.wrap(header, max(widths[i], 1)) or [""] for i, (header, _) in enumerate(columns)]
     out = Text(no_wrap=True, overflow="ignore")
     out.append(f"{title}\n", style="italic")
 
