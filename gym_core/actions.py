@@ -390,7 +390,7 @@ def _check_path(tool: str, path: str) -> str:
         raise ActionError(f"{tool}: 'path' contains a NUL byte")
     relative = path
     if path.startswith("/"):
-        if path == "/workspace" or not path.startswith("/workspace/"):
+        if not path.startswith("/workspace/"):  # refuses "/workspace" itself too
             raise ActionError(
                 f"{tool}: path {path!r} is outside /workspace", hint="use a path relative to /workspace"
             )

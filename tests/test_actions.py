@@ -14,6 +14,7 @@ from gym_core.actions import (
     MAX_WRITE_BYTES,
     TOOL_NAMES,
     Action,
+    action_problem,
     parse_action,
     recordable_action,
     tool_names_text,
@@ -342,3 +343,228 @@ def test_action_problem_says_what_is_wrong() -> None:
 def test_the_tools_names_read_as_a_sentence_in_their_order() -> None:
     assert tool_names_text() == "bash, write_file, read_file, validate or submit"
     assert tool_names_text("and").endswith(f", {TOOL_NAMES[-2]} and {TOOL_NAMES[-1]}")
+
+
+@pytest.mark.parametrize(
+    ("tool", "path", "message"),
+    [
+        ("write_file", "  ", "write_file: 'path' is empty"),
+        ("read_file", "a\0b", "read_file: 'path' contains a NUL byte"),
+        (
+            "read_file",
+            "/eval/labels.csv",
+            "read_file: path '/eval/labels.csv' is outside /workspace (use a path relative to /workspace)",
+        ),
+        (
+            "read_file",
+            "/workspace",
+            "read_file: path '/workspace' is outside /workspace (use a path relative to /workspace)",
+        ),
+        ("read_file", "a/../../x", "read_file: path 'a/../../x' leaves /workspace ('..' is not allowed)"),
+        ("read_file", "/workspace/", "read_file: path '/workspace/' names the workspace itself, not a file"),
+        ("read_file", ".//./", "read_file: path './/./' names the workspace itself, not a file"),
+    ],
+)
+def test_bad_paths_get_the_exact_message_naming_the_tool(tool: str, path: str, message: str) -> None:
+    """The agent reads this message as its observation: which tool, which path, and how to fix it."""
+    raw = {"tool": tool, "path": path} | ({"content": "x"} if tool == "write_file" else {})
+    with pytest.raises(ActionError) as info:
+        parse_action(raw)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("a//b/./c.txt", "a/b/c.txt"),
+        ("/workspace//src/./x.py", "src/x.py"),
+        ("dir/", "dir"),
+    ],
+)
+def test_paths_are_normalised_without_empty_or_dot_parts(path: str, expected: str) -> None:
+    assert parse_action({"tool": "read_file", "path": path}).path == expected
+
+
+def test_tools_text_lists_each_tool_on_its_own_line_for_a_prompt() -> None:
+    """The LLM agent's prompt shows the tools with these exact lines."""
+    from gym_core.actions import tools_text
+
+    assert tools_text() == (
+        "  - bash: Run a shell command in /workspace. cwd and exported variables persist between calls.\n"
+        "  - write_file: Create or overwrite a text file.\n"
+        "  - read_file: Read a text file.\n"
+        "  - validate: Grade the current workspace and report the score. Uses one evaluation.\n"
+        "  - submit: Grade the workspace as your final answer and end the episode."
+    )
+    assert tools_text(indent="").splitlines()[2] == "- read_file: Read a text file."
+
+
+def test_a_tools_field_is_found_by_name() -> None:
+    from gym_core.actions import TOOLS, FieldType
+
+    timeout = TOOLS["bash"].field("timeout_s")
+    assert timeout is not None
+    assert (timeout.name, timeout.type, timeout.required) == ("timeout_s", FieldType.NUMBER, False)
+    command = TOOLS["bash"].field("command")
+    assert command is not None and command.name == "command"
+    assert TOOLS["bash"].field("path") is None
+    assert TOOLS["submit"].field("command") is None
+
+
+def _nested_lists(levels: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def _nested_dicts(levels: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("nest", [_nested_lists, _nested_dicts], ids=["lists", "objects"])
+def test_an_action_may_nest_32_levels_and_no_more(nest: Any) -> None:
+    """The action object itself is the first of the 32 levels; lists and objects each count as one."""
+    deepest = {"tool": "bash", "command": "ls", "x": nest(31)}
+    assert recordable_action(deepest) == deepest
+    assert (action_problem(deepest) or "").startswith("bash: unknown field(s) 'x'")
+    too_deep = {"tool": "bash", "command": "ls", "x": nest(32)}
+    assert action_problem(too_deep) == "action is nested more than 32 levels deep"
+    assert recordable_action(too_deep) == "<unreadable action: action is nested more than 32 levels deep>"
+
+
+def test_integers_of_up_to_1023_bits_are_numbers() -> None:
+    action = parse_action({"tool": "bash", "command": "ls", "timeout_s": 2**1022})
+    assert action.timeout_s == float(2**1022)
+    with pytest.raises(ActionError) as info:
+        parse_action({"tool": "bash", "command": "ls", "timeout_s": 2**1023})
+    assert str(info.value) == "action holds an integer of 1024 bits, too large for a number"
+
+
+_BASH_EXAMPLE = '{"tool": "bash", "command": "ls -la", "timeout_s": 60}'
+_ONE_OF = "(tool is one of bash, write_file, read_file, validate, submit)"
+
+_EXACT_ERRORS: list[tuple[Any, str]] = [
+    ([1, 2], f"action must be a JSON object, got list (e.g. {_BASH_EXAMPLE})"),
+    ({"command": "ls"}, f"action has no 'tool' field {_ONE_OF}"),
+    ({"tool": None, "command": "ls"}, f"action has no 'tool' field {_ONE_OF}"),
+    ({"tool": 3}, f"unknown tool 3 {_ONE_OF}"),
+    ({"tool": "rm"}, f"unknown tool 'rm' {_ONE_OF}"),
+    (
+        {"tool": "bash", "command": "ls", "shell": "zsh", "env": {}},
+        f"bash: unknown field(s) 'env', 'shell' (it takes: command, timeout_s) (e.g. {_BASH_EXAMPLE})",
+    ),
+    (
+        {"tool": "submit", "now": True},
+        """submit: unknown field(s) 'now' (it takes: no other fields) (e.g. {"tool": "submit"})""",
+    ),
+    ({"tool": "bash", "command": None}, f"bash: missing field 'command' (e.g. {_BASH_EXAMPLE})"),
+    (
+        {"tool": "bash", "command": 3},
+        f"bash: field 'command' must be a string, got int (e.g. {_BASH_EXAMPLE})",
+    ),
+    (
+        {"tool": "bash", "command": "ls", "timeout_s": "5"},
+        f"bash: field 'timeout_s' must be a number, got str (e.g. {_BASH_EXAMPLE})",
+    ),
+    (
+        {"tool": "write_file", "path": "a", "content": 1.5},
+        "write_file: field 'content' must be a string, got float "
+        """(e.g. {"tool": "write_file", "path": "notes.txt", "content": "..."})""",
+    ),
+    (
+        "ls -la",
+        f"action is not valid JSON (Expecting value at line 1 column 1) (send an object such as {_BASH_EXAMPLE})",
+    ),
+    (
+        '{"tool": "bash", "command": "ls", "timeout_s": ' + "1" * 5000 + "}",
+        f"action is not valid JSON (a number in it has too many digits) (send an object such as {_BASH_EXAMPLE})",
+    ),
+    (
+        "[" * 100_000,
+        f"action is not valid JSON (it is nested too deeply) (send an object such as {_BASH_EXAMPLE})",
+    ),
+    (
+        {"tool": "bash", "command": "echo \ud800"},
+        "bash: field 'command' is not valid Unicode text (it holds a lone surrogate, such as an unpaired "
+        "\\ud800 escape) (send UTF-8 text)",
+    ),
+    ({"tool": "bash", "command": " \n"}, f"bash: 'command' is empty (e.g. {_BASH_EXAMPLE})"),
+    (
+        {"tool": "bash", "command": "a\0b"},
+        "bash: 'command' contains a NUL byte, which no command line can hold",
+    ),
+    (
+        {"tool": "bash", "command": "x" * 131072},
+        "bash: 'command' is longer than 131071 bytes (write the script to a file with write_file and run the file)",
+    ),
+    (
+        {"tool": "bash", "command": "ls", "timeout_s": 0},
+        "bash: 'timeout_s' must be a positive number of seconds",
+    ),
+    (
+        {"tool": "bash", "command": "ls", "x": {1, 2}},
+        "action holds a value of type set, which is not a JSON value "
+        f"(send a dict of strings and numbers such as {_BASH_EXAMPLE})",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), _EXACT_ERRORS, ids=[m[:40] for _, m in _EXACT_ERRORS])
+def test_each_malformed_action_gets_its_exact_message_and_fix(raw: Any, message: str) -> None:
+    """The whole message is the agent's observation: what is wrong, then (in brackets) what to send."""
+    with pytest.raises(ActionError) as info:
+        parse_action(raw)
+    assert str(info.value) == message
+
+
+def test_a_command_of_exactly_the_longest_length_is_accepted() -> None:
+    command = "x" * 131071
+    assert parse_action({"tool": "bash", "command": command}).command == command
+
+
+def test_timeouts_become_floats_and_a_null_timeout_is_no_timeout() -> None:
+    action = parse_action({"tool": "bash", "command": "ls", "timeout_s": 5})
+    assert action.timeout_s == 5.0 and type(action.timeout_s) is float
+    assert parse_action({"tool": "bash", "command": "ls", "timeout_s": None}) == Action("bash", command="ls")
+
+
+def test_bytes_are_read_as_utf8_with_bad_bytes_replaced() -> None:
+    raw = bytearray(b'{"tool": "bash", "command": "echo \xc3\xa9 \xff"}')
+    assert parse_action(raw) == Action("bash", command="echo \u00e9 \ufffd")
+    assert parse_action(bytes(raw)) == Action("bash", command="echo \u00e9 \ufffd")
+
+
+class _MyInt(int):
+    pass
+
+
+class _MyFloat(float):
+    pass
+
+
+def test_plain_values_keep_their_json_type() -> None:
+    """Booleans stay booleans (not 1 or 0), tuples become lists, subclasses become the plain type."""
+    recorded = recordable_action(
+        {
+            "tool": "bash",
+            "flag": True,
+            "off": False,
+            "n": _MyInt(3),
+            "f": _MyFloat(0.5),
+            "t": ("a", (1, None)),
+        }
+    )
+    assert json.dumps(recorded) == (
+        '{"tool": "bash", "flag": true, "off": false, "n": 3, "f": 0.5, "t": ["a", [1, null]]}'
+    )
+    assert isinstance(recorded, dict)
+    assert [type(recorded[k]) for k in ("flag", "n", "f", "t")] == [bool, int, float, list]
+    action = {"tool": "bash", "command": "ls", "timeout_s": _MyInt(7), "x": (1, 2)}
+    assert (
+        action_problem(action)
+        == f"bash: unknown field(s) 'x' (it takes: command, timeout_s) (e.g. {_BASH_EXAMPLE})"
+    )

@@ -367,3 +367,26 @@ def test_metric_better_is_strict(direction: str) -> None:
     assert not metric.better(0.5, 0.5)
     assert metric.better(0.6, 0.5) is (direction == "maximize")
     assert metric.better(0.4, 0.5) is (direction == "minimize")
+
+
+def test_scoring_constants_hold_every_number_a_report_scores_with() -> None:
+    """Stored with every run under these names: a report rebuilt from the store alone reads them back."""
+    assert load_task(FIXTURE).spec.scoring_constants() == {
+        "metric_name": "abs_error",
+        "direction": "minimize",
+        "baseline_raw": 5.0,
+        "reference_raw": 0.0,
+        "baseline_public_raw": 4.0,
+        "reference_public_raw": 1.0,
+        "success_threshold": 0.5,
+        "self_reported": False,
+    }
+
+
+def test_success_on_the_public_split_is_judged_on_the_public_scores(tmp_path: Path) -> None:
+    data = _good()
+    # private: baseline 5 -> reference 0, so 2.8 normalizes to 0.44; public: 4 -> 2, so 2.8 is 0.6.
+    data["reference"] = {"score": 0.0, "public_score": 2.0}
+    spec = load_task(_write_task(tmp_path, data)).spec
+    assert spec.succeeded(2.8, Split.PUBLIC)
+    assert not spec.succeeded(2.8, Split.PRIVATE) and not spec.succeeded(2.8)
