@@ -69,12 +69,12 @@ def changed_lines(diff: WorkspaceDiff) -> list[tuple[str, str]]:
         language_of = after or before
         if not is_code(path, language_of):
             continue
-        # a removed file is still read as the language it was
-        old = code_lines(path, before) if before else []
-        new = code_lines(path, after) if after else []
+        # a removed file is still read as the language it was; an empty side has no code lines
+        old = code_lines(path, before)
+        new = code_lines(path, after)
         for line in difflib.ndiff(old, new):
             sign, text = line[:1], line[2:]
-            if sign in "+-" and line[1:2] == " " and text.strip():
+            if sign in ("+", "-") and line[1:2] == " " and text.strip():
                 lines.append((sign, text))
     return lines
 

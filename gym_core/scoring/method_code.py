@@ -62,22 +62,35 @@ RUNNERS = frozenset(
     {
         "python", "python3", "ipython", "pypy3", "bash", "sh", "zsh", "dash", "source", ".", "rscript",
         "r", "julia", "node", "ts-node", "deno", "bun", "perl", "ruby", "lua", "octave", "matlab",
-        "torchrun", "accelerate", "deepspeed", "pytest", "jupyter", "papermill", "gcc", "g++", "cc",
-        "c++", "clang", "clang++", "nvcc", "rustc", "go", "cargo", "javac", "java", "kotlinc", "scala",
-        "uv", "poetry", "pipenv", "conda", "mamba", "srun",
+        "torchrun", "deepspeed", "pytest", "papermill", "gcc", "g++", "cc", "c++", "clang", "clang++",
+        "nvcc", "rustc", "javac", "java", "kotlinc", "scala",
     }
 )  # fmt: skip
 #: Commands that only wrap another: the command they run follows their own options.
 WRAPPERS = frozenset(
-    {"env", "time", "timeout", "nohup", "nice", "ionice", "stdbuf", "exec", "command", "xvfb-run"}
+    {"env", "time", "timeout", "nohup", "nice", "ionice", "stdbuf", "exec", "command", "xvfb-run", "srun"}
 )
+#: Commands whose subcommand runs the command or script that follows its options (``uv run python
+#: train.py``, ``go run main.go``, ``accelerate launch --num_processes 2 train.py``).
+SUBCOMMANDS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(
+        ("uv", "poetry", "pipenv", "conda", "mamba", "micromamba", "pixi", "go", "cargo"), frozenset({"run"})
+    ),
+    "accelerate": frozenset({"launch"}),
+    "jupyter": frozenset({"execute", "nbconvert", "run"}),
+}
 #: Options of a wrapper, and their values (``nice -n 10``, ``timeout 60``, ``timeout 5m``).
 _WRAPPER_ARG = re.compile(r"^(-.*|\d+(\.\d+)?[smhd]?)$")
 
 _PY_VERSIONED = re.compile(r"^python\d+(\.\d+)?$")
 _SEPARATORS = re.compile(r"\|\||&&|[;|&\n()]")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_WORKSPACE = "/workspace/"
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+_ROOT = "/workspace"
+_WORKSPACE = _ROOT + "/"
+#: Where ``cd`` and ``~`` lead: HOME is /tmp for the agent's commands in every backend, outside the workspace.
+_HOME = "/tmp"
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
 
 
 def _language(path: str, text: str) -> str | None:
@@ -130,7 +143,7 @@ def code_lines(path: str, text: str) -> list[str]:
 def _notebook_code(text: str) -> str:
     """The code cells of a Jupyter notebook, one after another ("" when it is not a notebook)."""
     try:
-        cells = json.loads(text).get("cells", [])
+        cells = json.loads(text).get("cells")  # anything but a list of cells has none
     except (ValueError, AttributeError):
         return ""
     parts = []
@@ -206,17 +219,19 @@ def executed_files(commands: Iterable[str], workspace: Mapping[str, str]) -> fro
     return frozenset(found)
 
 
+def _absolute(cwd: str, arg: str) -> str:
+    """The absolute, normalized path ``arg`` names from ``cwd`` (relative to the workspace root, or absolute)."""
+    if arg == "~" or arg.startswith("~/"):
+        arg = _HOME + arg[1:]
+    return posixpath.normpath(posixpath.join(_ROOT, cwd, arg))
+
+
 def _resolve(arg: str, cwd: str, workspace: Mapping[str, str]) -> str | None:
     """The workspace path ``arg`` names from ``cwd``, when it is a code file of the workspace."""
-    if arg.startswith(_WORKSPACE):
-        path = arg[len(_WORKSPACE) :]
-    elif arg.startswith("/") or arg.startswith("~"):
+    path = _absolute(cwd, arg)
+    if not path.startswith(_WORKSPACE) or path[len(_WORKSPACE) :] not in workspace:
         return None
-    else:
-        path = posixpath.join(cwd, arg)
-    path = posixpath.normpath(path)
-    if path.startswith("..") or path not in workspace:
-        return None
+    path = path[len(_WORKSPACE) :]
     return path if is_code(path, workspace[path]) else None
 
 
@@ -255,17 +270,20 @@ def _run_by(command: str, workspace: Mapping[str, str], cwd: str) -> set[str]:
         except ValueError:
             argv = segment.split()
         wrapped = False
-        while argv and (
-            _ASSIGNMENT.match(argv[0]) or argv[0] in WRAPPERS or (wrapped and _WRAPPER_ARG.match(argv[0]))
-        ):
-            wrapped = wrapped or argv[0] in WRAPPERS
-            argv = argv[1:]
+        while argv:
+            if _ASSIGNMENT.match(argv[0]) or (wrapped and _WRAPPER_ARG.match(argv[0])):
+                argv = argv[1:]
+            elif argv[0] in WRAPPERS:
+                argv, wrapped = argv[1:], True
+            elif len(argv) > 1 and argv[1] in SUBCOMMANDS.get(posixpath.basename(argv[0]).lower(), ()):
+                argv, wrapped = argv[2:], True
+            else:
+                break
         if not argv:
             continue
         head = posixpath.basename(argv[0]).lower()
         if head == "cd":
-            target = argv[1] if len(argv) > 1 else ""
-            cwd = "" if target in ("", "~", "/workspace", "/workspace/") else _cd(cwd, target)
+            cwd = _cd(cwd, argv[1] if len(argv) > 1 else "~")
             continue
         own = _resolve(argv[0], cwd, workspace)
         if own is not None:  # ./run.sh, or a script run by its own name
@@ -273,21 +291,20 @@ def _run_by(command: str, workspace: Mapping[str, str], cwd: str) -> set[str]:
             continue
         if head not in RUNNERS and not _PY_VERSIONED.match(head):
             continue
-        args = argv[1:]
-        if "-m" in args and args.index("-m") + 1 < len(args):
-            found |= _module_files(args[args.index("-m") + 1], cwd, workspace, main=True)
-        if "-c" in args and args.index("-c") + 1 < len(args):  # inline code: python -c, bash -c
-            inline = args[args.index("-c") + 1]
-            if head.startswith(("python", "pypy", "ipython")):
-                found |= _python_imports(inline, posixpath.join(cwd, "-c"), workspace)
-            elif head in ("bash", "sh", "zsh", "dash"):
-                found |= _run_by(inline, workspace, cwd)
-        if {"-c", "-m", "-e"} & set(args):
-            continue  # inline code or a module: no script; later arguments are its data, not code it runs
-        script = _script_argument(args)
-        path = _resolve(script, cwd, workspace) if script is not None else None
-        if path is not None:
-            found.add(path)
+        runs = _target(head, argv[1:])
+        if runs is None:
+            continue
+        kind, target = runs
+        if kind == "module":
+            found |= _module_files(target, cwd, workspace, main=True)
+        elif kind == "code" and head in _SHELLS:
+            found |= _run_by(target, workspace, cwd)
+        elif kind == "code" and _is_python(head):
+            found |= _python_imports(target, posixpath.join(cwd, "-c"), workspace)
+        elif kind == "script":
+            path = _resolve(target, cwd, workspace)
+            if path is not None:
+                found.add(path)
     return found
 
 
@@ -295,33 +312,59 @@ def _run_by(command: str, workspace: Mapping[str, str], cwd: str) -> set[str]:
 _OPTIONS_WITH_VALUE = frozenset({"-W", "-X"})
 
 
-def _script_argument(args: list[str]) -> str | None:
-    """The script a runner runs: its first positional argument (or ``--file=PATH``). What follows it is the
-    script's own arguments, which name data, never code that runs (``python solve.py notes.py``)."""
+def _is_python(head: str) -> bool:
+    return head.startswith(("python", "pypy", "ipython"))
+
+
+def _inline_options(head: str) -> dict[str, str]:
+    """The options of a runner after which it runs inline code (``python -c``, ``bash -c``, ``Rscript -e``)
+    or a module (``python -m``) instead of a script file."""
+    if _is_python(head):
+        return {"-c": "code", "-m": "module"}
+    if head in _SHELLS:
+        return {"-c": "code"}  # bash -e is errexit: a script follows
+    if head == "torchrun":
+        return {"-m": "module"}
+    if head in ("rscript", "r", "julia", "node", "bun", "perl", "ruby", "lua"):
+        return {"-e": "code"}
+    return {}
+
+
+def _target(head: str, args: list[str]) -> tuple[str, str] | None:
+    """What a runner runs, read from its own options up to its first positional argument: ``("script",
+    path)`` (that argument, or ``--file=PATH``), ``("code", text)`` after an inline-code option,
+    ``("module", name)`` after ``-m``, or None. What follows is the script's or code's own
+    arguments, which name data, never code that runs (``python solve.py notes.py``, ``python train.py -c
+    config.yaml``); a bare number is an option's value (``torchrun --nproc_per_node 2 train.py``)."""
+    inline = _inline_options(head)
     skip = False
-    for arg in args:
+    for i, arg in enumerate(args):
         if skip:
             skip = False
+        elif arg in inline:
+            return (inline[arg], args[i + 1]) if i + 1 < len(args) else None
         elif arg.startswith("--file="):
-            return arg.split("=", 1)[1]
+            return "script", arg.split("=", 1)[1]
         elif arg in _OPTIONS_WITH_VALUE:
             skip = True
-        elif not arg.startswith("-"):
-            return arg
+        elif not arg.startswith("-") and not _NUMBER.match(arg):
+            return "script", arg
     return None
 
 
 def _cd(cwd: str, target: str) -> str:
-    if target.startswith(_WORKSPACE):
-        target, cwd = target[len(_WORKSPACE) :], ""
-    path = posixpath.normpath(posixpath.join(cwd, target))
-    return "" if path in (".", "") else path
+    """The folder ``cd target`` leads to from ``cwd``: relative to the workspace root ("" for the root), or
+    absolute outside the workspace (``cd ~``), where no workspace file resolves."""
+    path = _absolute(cwd, target)
+    if path == _ROOT:
+        return ""
+    return path[len(_WORKSPACE) :] if path.startswith(_WORKSPACE) else path
 
 
 def _dependencies(path: str, workspace: Mapping[str, str]) -> set[str]:
     """What a code file of the workspace runs in turn: Python imports, scripts a shell script runs,
     files an R script sources."""
-    text = workspace.get(path, "")
+    text = workspace[path]  # every path found is a workspace file
     base = posixpath.dirname(path)
     lang = _language(path, text)
     if lang in (".py", ".ipynb"):
@@ -358,13 +401,10 @@ def _python_imports(text: str, path: str, workspace: Mapping[str, str]) -> set[s
                 base = here
                 for _ in range(node.level - 1):
                     base = posixpath.dirname(base)
-                module = node.module or ""
-                names = [(module, base)] if module else []
-                names += [(f"{module}.{a.name}" if module else a.name, base) for a in node.names]
+                names = [(f"{node.module}.{a.name}" if node.module else a.name, base) for a in node.names]
             elif node.module:
-                names = [(node.module, base) for base in (here, "")]
-                names += [(f"{node.module}.{a.name}", base) for a in node.names for base in (here, "")]
+                names = [(f"{node.module}.{a.name}", base) for a in node.names for base in (here, "")]
+        # `from a.b import c`: c is a module (a/b/c.py) or a name of a.b; a and a.b run either way
         for name, base in names:
             found |= _module_files(name, base, workspace)
-    found.discard(path)
     return found

@@ -13,6 +13,8 @@ from gym_core.scoring.consistency import (
     diff_similarity,
     diff_workspaces,
     method_consistency,
+    method_diff,
+    method_shingle_sets,
     shingles,
 )
 
@@ -69,6 +71,8 @@ def test_hand_computed_jaccard() -> None:
 def test_changed_lines_only_reports_the_change() -> None:
     lines = changed_lines({"f.py": ("keep\nold\n", "keep\nnew\n")})
     assert lines == [("-", "old"), ("+", "new")]
+    # files that are not code are skipped, whatever their place in path order
+    assert changed_lines({"a_notes.txt": ("", "notes\n"), "b.py": ("", "x = 1\n")}) == [("+", "x = 1")]
 
 
 def test_diff_workspaces_lists_changed_added_and_removed_files() -> None:
@@ -96,6 +100,65 @@ def test_method_consistency_needs_two_attempts() -> None:
 def test_bad_shingle_width_is_refused() -> None:
     with pytest.raises(ValueError, match="width must be >= 1, got 0"):
         shingles(TEMPERATURE, width=0)
+
+
+def test_a_line_break_separates_phrases() -> None:
+    # "a = b" then "c" is not the statement "a = b c": the end-of-line token keeps them apart (1 of 6 shingles).
+    assert diff_similarity({"f.py": ("", "a = b\nc\n")}, {"f.py": ("", "a = b c\n")}) == pytest.approx(1 / 6)
+
+
+def test_removed_code_is_compared_too() -> None:
+    """Removed lines are shingled like added ones: removing different code is a different method, also when
+    nothing (or only a short line) was added."""
+    removed_a = {"f.py": ("old_a = compute(x)\n", "")}
+    removed_b = {"f.py": ("old_z = other(y)\n", "")}
+    assert diff_similarity(removed_a, removed_b) == 0.0
+    # The same short added line `b` (one shingle, shorter than the width), different removals: 1 of 11.
+    short_a = {"f.py": ("old_a = compute(x)\n", "b\n")}
+    short_b = {"f.py": ("old_z = other(y)\n", "b\n")}
+    assert diff_similarity(short_a, short_b) == pytest.approx(1 / 11)
+    assert shingles({"f.py": ("", "b\n")}) == {("+", "b", "\n")}  # shorter than the width: one shingle
+
+
+def test_a_script_without_extension_is_code_when_added_or_removed() -> None:
+    # Its `#!` line makes it code, read from the side of the diff that has text; the `#!` line itself is not.
+    diff = {
+        "run": ("", "#!/bin/sh\n# note\npython solve.py\n"),
+        "gone": ("#!/usr/bin/env python\nx = 1\n", ""),
+    }
+    assert changed_lines(diff) == [("-", "x = 1"), ("+", "python solve.py")]
+    assert shingles({"run": diff["run"]}) == {
+        ("+", "python", "solve", "."),
+        ("+", "solve", ".", "py"),
+        ("+", ".", "py", "\n"),
+    }
+
+
+def test_method_diff_keeps_the_changed_code_files_that_ran() -> None:
+    diff = {
+        "notes.txt": ("", "python notes\n"),
+        "a.py": ("", "x = 1\n"),
+        "b.py": ("y = 2\n", ""),
+        "run": ("", "#!/bin/sh\npython a.py\n"),
+        "gone": ("#!/usr/bin/env python\nz = 3\n", ""),
+    }
+    assert method_diff(diff) == {p: diff[p] for p in ("a.py", "b.py", "run", "gone")}
+    assert method_diff(diff, executed={"a.py", "notes.txt"}) == {"a.py": diff["a.py"]}
+
+
+def test_method_consistency_uses_the_shingle_width_it_is_given() -> None:
+    # Width 1, as in test_shingle_width_applies_to_both_sides: 3 of 5 tokens shared.
+    a, b = {"f.py": ("", "a = 1\n")}, {"f.py": ("", "a = 2\n")}
+    assert method_consistency([a, b], width=1) == pytest.approx(0.6)
+    assert method_shingle_sets([a, b], width=1) == [
+        {("+", "a"), ("+", "="), ("+", "1"), ("+", "\n")},
+        {("+", "a"), ("+", "="), ("+", "2"), ("+", "\n")},
+    ]
+
+
+def test_executed_must_have_one_entry_per_diff() -> None:
+    with pytest.raises(ValueError, match=r"^executed has 1 entries for 2 diffs$"):
+        method_consistency([{}, {}], executed=[None])
 
 
 code_lines = st.lists(

@@ -115,7 +115,9 @@ def test_executed_files_follow_the_commands_and_their_imports(
 
 def test_relative_imports_resolve_within_the_package() -> None:
     ws = {"app/main.py": "from .model import Net\n", "app/model.py": "", "app/__init__.py": ""}
-    assert executed_files(["python -m app.main"], ws) == {"app/main.py", "app/model.py", "app/__init__.py"}
+    assert executed_files(["python -m app.main"], ws) == frozenset(
+        {"app/main.py", "app/model.py", "app/__init__.py"}
+    )
 
 
 # --- what method consistency then counts -------------------------------------------------------------
@@ -159,3 +161,180 @@ def test_attempts_that_changed_no_code_are_not_compared() -> None:
 def test_executed_must_match_the_diffs() -> None:
     with pytest.raises(ValueError, match="1 entries for 2 diffs"):
         method_consistency([{}, {}], executed=[None])
+
+
+# --- notebooks -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("not json", []),
+        ("[1, 2]", []),  # JSON, but not a notebook
+        ('{"nbformat": 4}', []),
+        ('{"cells": null}', []),
+        ('{"cells": ["x = 1", 3]}', []),  # cells that are not objects
+        ('{"cells": [{"cell_type": "code"}]}', []),  # a code cell without source
+        ('{"cells": [{"cell_type": "markdown", "source": "Plain prose here"}]}', []),
+        ('{"cells": [{"cell_type": "code", "source": 7}]}', ["7"]),  # a source that is not text
+        ('{"cells": [{"cell_type": "code", "source": ["y = ", "2"]}]}', ["y = 2"]),
+    ],
+)
+def test_notebook_prose_and_malformed_notebooks_are_not_code(text: str, code: list[str]) -> None:
+    """Only code cells count, and a notebook that is not one (or a broken one) has no code, without error."""
+    assert code_lines("a.ipynb", text) == code
+
+
+# --- which files ran -----------------------------------------------------------------------------------
+
+TRAIN = {"train.py", "model.py", "layers.py", "utils/__init__.py", "utils/io.py"}
+
+RUN_WORKSPACE = {
+    **WORKSPACE,
+    ".py": "hidden = 1\n",  # a hidden file: no module name denotes it
+    "runit": "#!/bin/sh\npython layers.py\n",  # a script without extension, run by its own name
+    "go.bash": "python layers.py\n",
+    "go.zsh": "python sub/job.py\n",
+    "two.sh": "python layers.py\npython sub/job.py\n",
+    "usepkg.py": "import pkg\n",
+    "nb.ipynb": json.dumps({"cells": [{"cell_type": "code", "source": "import layers\n"}]}),
+    "sub/pkg2/__init__.py": "",
+    "sub/pkg2/__main__.py": "print(3)\n",
+    "data.csv": "a,b\n",
+    "fit=v2.R": "x <- 2\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # cd: to an absolute workspace folder, back up, and within a subshell
+        ("cd /workspace/sub && python job.py", {"sub/job.py"}),
+        ("cd sub && cd .. && python train.py", TRAIN),
+        ("(cd sub && python job.py)", {"sub/job.py"}),
+        ("cd sub && python -m pkg2", {"sub/pkg2/__init__.py", "sub/pkg2/__main__.py"}),
+        ("cd sub && python -c 'import job'", {"sub/job.py"}),
+        # scripts that run scripts: .bash, .zsh, every line of a .sh, a #! file without extension
+        ("bash go.bash", {"go.bash", "layers.py"}),
+        ("zsh go.zsh", {"go.zsh", "sub/job.py"}),
+        ("sh two.sh", {"two.sh", "layers.py", "sub/job.py"}),
+        ("./runit", {"runit", "layers.py"}),
+        ("papermill nb.ipynb out.ipynb", {"nb.ipynb", "layers.py"}),
+        # importing a package runs its __init__, not its __main__
+        ("python usepkg.py", {"usepkg.py", "pkg/__init__.py"}),
+        # every command of a line counts, whatever the ones before it did
+        ("python -m pkg && python layers.py", {"pkg/__init__.py", "pkg/__main__.py", "layers.py"}),
+        ("./run.sh && python layers.py", {"run.sh", "sub/job.py", "layers.py"}),
+        ("pip install numpy && python layers.py", {"layers.py"}),
+        ("python layers.py; python -c 'import model'", {"layers.py", "model.py"}),
+        ("python layers.py; bash -c 'python sub/job.py'", {"layers.py", "sub/job.py"}),
+        # inline code and modules, by every interpreter that has them
+        ("pypy3 -c 'import model'", {"model.py", "layers.py"}),
+        ("ipython -c 'import model'", {"model.py", "layers.py"}),
+        ("python3.11 -c 'import model'", {"model.py", "layers.py"}),
+        ("sh -c 'python layers.py'", {"layers.py"}),
+        ("zsh -c 'python layers.py'", {"layers.py"}),
+        ("dash -c 'python layers.py'", {"layers.py"}),
+        ("python -m pkg --epochs 3", {"pkg/__init__.py", "pkg/__main__.py"}),
+        ("python -u -m pkg", {"pkg/__init__.py", "pkg/__main__.py"}),
+        ("nice python -m pkg", {"pkg/__init__.py", "pkg/__main__.py"}),
+        ("python -m", None),
+        ("python -c", None),
+        ("python -c train.py", None),  # python runs the code `train.py`, not the file
+        # the script a runner runs: after options and their values, or --file=
+        ("python -W ignore layers.py", {"layers.py"}),
+        ("python -W ignore -X dev layers.py", {"layers.py"}),
+        ("Rscript --file=fit.R", {"fit.R", "helpers.R"}),
+        ("Rscript --file=fit=v2.R", {"fit=v2.R"}),
+        # what shell syntax hides: a comment, an unclosed quote, a number that is the command
+        ("python layers.py  # then: python -m pkg", {"layers.py"}),
+        ("python layers.py 'oops", {"layers.py"}),
+        ("10 python layers.py", None),
+        # a data file handed to a runner is not code that ran
+        ("python data.csv", None),
+    ],
+)
+def test_executed_files_read_shell_commands_as_the_shell_runs_them(
+    command: str, expected: set[str] | None
+) -> None:
+    assert executed_files([command], RUN_WORKSPACE) == expected
+
+
+def test_imports_resolve_relative_to_the_package_and_from_the_workspace_root() -> None:
+    """`from ..x`, `from . import y`, `from .pkg import mod` climb the package; absolute imports in a
+    subfolder also find modules at the workspace root (run from there)."""
+    ws = {
+        "app/__init__.py": "",
+        "app/core.py": "",
+        "app/sub/__init__.py": "",
+        "app/sub/deep.py": (
+            "from ..core import run\nfrom . import helpers\nfrom .inner import tool\n"
+            "import lib.tools\nfrom lib2 import helpers2\n"
+        ),
+        "app/sub/helpers.py": "",
+        "app/sub/inner/__init__.py": "",
+        "app/sub/inner/tool.py": "",
+        "lib/__init__.py": "",
+        "lib/tools.py": "",
+        "lib2/__init__.py": "",
+        "lib2/helpers2.py": "",
+        "unrelated.py": "",
+    }
+    assert executed_files(["python -m app.sub.deep"], ws) == frozenset(ws) - {"unrelated.py"}
+
+
+LAUNCH_WORKSPACE = {
+    **RUN_WORKSPACE,
+    "main.go": "package main\n",
+    "main.c": "int main() { return 0; }\n",
+    "..x.py": "",
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # options after the script are the script's own (`-c config.yaml`), not the interpreter's
+        ("python train.py -c config.yaml", TRAIN),
+        ("python train.py -m resnet", TRAIN),
+        ("bash -e -u run.sh", {"run.sh", "sub/job.py"}),  # bash -e is errexit, not inline code
+        ("gcc -c main.c -o main.o", {"main.c"}),  # gcc -c compiles main.c
+        # -e CODE: the interpreter evaluates the text `layers.py`, it does not run the file
+        *(
+            (f"{runner} -e layers.py", None)
+            for runner in ("Rscript", "R", "julia", "node", "bun", "perl", "ruby", "lua")
+        ),
+        ("Rscript -e 'x <- 1'", None),
+        # launchers: a subcommand, then the command or script, after their options and option values
+        ("uv run train.py", TRAIN),
+        ("~/.local/bin/uv run python train.py", TRAIN),
+        ("poetry run python -m pkg", {"pkg/__init__.py", "pkg/__main__.py"}),
+        ("go run main.go", {"main.go"}),
+        ("accelerate launch --num_processes 2 train.py", TRAIN),
+        ("jupyter execute nb.ipynb", {"nb.ipynb", "layers.py"}),
+        ("torchrun --nproc_per_node 2 train.py", TRAIN),
+        ("torchrun --nproc_per_node=2 -m pkg", {"pkg/__init__.py", "pkg/__main__.py"}),
+        ("srun -n 4 python train.py", TRAIN),
+        ("uv pip install numpy", None),
+        ("python --version && python layers.py", {"layers.py"}),  # a runner given no script
+        # HOME is /tmp, outside the workspace: `cd`, `cd ~` and `~/` leave it
+        ("cd && python train.py", None),
+        ("cd ~ && python train.py", None),
+        ("python ~/train.py", None),
+        ("cd /tmp && python train.py", None),
+        ("cd .. && python train.py", None),
+        ("cd /tmp && python -m pkg", None),
+        ("cd && cd ../workspace/sub && python job.py", {"sub/job.py"}),
+        ("cd ~/../workspace/sub && python job.py", {"sub/job.py"}),
+        ("cd /workspace && python train.py", TRAIN),
+        ("cd sub && cd /workspace && python -m pkg", {"pkg/__init__.py", "pkg/__main__.py"}),
+        ("cd sub && cd .. && python -m pkg", {"pkg/__init__.py", "pkg/__main__.py"}),
+        ("cd sub && python ../layers.py", {"layers.py"}),
+        ("python /workspace/sub/../layers.py", {"layers.py"}),
+        ("python ..x.py", {"..x.py"}),  # a file whose name starts with two dots is still in the workspace
+    ],
+)
+def test_executed_files_know_script_arguments_launchers_and_home(
+    command: str, expected: set[str] | None
+) -> None:
+    assert executed_files([command], LAUNCH_WORKSPACE) == expected
