@@ -308,6 +308,14 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the last run's results and try its survivors again (after writing tests for them)",
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="keep the last run's results and try only the mutants whose names match (fnmatch), e.g. "
+        "'gym_core.scoring.compare.*'; they are tried again even if they have a result",
+    )
+    parser.add_argument(
         "--summary",
         action="store_true",
         help="run nothing: print the score and survivors of the last (or a running) run",
@@ -335,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"mutate: {args.profile}: no survivors on record in {workdir} to try again", file=sys.stderr
             )
             return 2
-    _prepare(workdir, profile, resume=args.resume or args.rerun_survivors)
+    retry += args.only
+    _prepare(workdir, profile, resume=args.resume or bool(retry))
     print(
         f"mutate: {args.profile}: {', '.join(profile.modules)} against {' '.join(profile.tests)}", flush=True
     )
