@@ -17,6 +17,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -260,23 +261,23 @@ def history_renderables(history: History, width: int = TEXT_WIDTH) -> list[Rende
         for point in s.points:
             index += 1
             cells.append(ct.history_cells(index, point))
-        table: RenderableType
-        if width < NARROW_BELOW:
+        grid = Table(box=box.SIMPLE_HEAD, show_edge=False)
+        for header in ct.HISTORY_HEADERS:
+            if header.startswith("vs previous"):
+                grid.add_column(header, overflow="fold")
+            else:
+                numeric = header not in ("run id", "created")
+                grid.add_column(header, justify="right" if numeric else "left", no_wrap=True)
+        for row in cells:
+            grid.add_row(*row)
+        table: RenderableType = grid
+        # Long run ids can make the table too wide for its panel (4 columns of border and padding) even
+        # from NARROW_BELOW on; rich would then cut ids and numbers, so records are printed instead.
+        if width < NARROW_BELOW or _min_width(grid, width) > width - 4:
             table = records(
                 [list(zip(ct.HISTORY_HEADERS[2:], row[2:], strict=True)) for row in cells],
                 heads=[f"{row[0]}. {row[1]}" for row in cells],
             )
-        else:
-            grid = Table(box=box.SIMPLE_HEAD, show_edge=False)
-            for header in ct.HISTORY_HEADERS:
-                if header.startswith("vs previous"):
-                    grid.add_column(header, overflow="fold")
-                else:
-                    numeric = header not in ("run id", "created")
-                    grid.add_column(header, justify="right" if numeric else "left", no_wrap=True)
-            for row in cells:
-                grid.add_row(*row)
-            table = grid
         pert = ", ".join(f"{k}={v}" for k, v in sorted(s.perturbations.items()))
         title = f"task v{s.task_version} · checksum {s.task_checksum[:12]}" + (f" · {pert}" if pert else "")
         parts: list[RenderableType] = []
@@ -285,6 +286,12 @@ def history_renderables(history: History, width: int = TEXT_WIDTH) -> list[Rende
         parts += [table, Text(f"flicker over time: {ct.flicker_trend(s.points)}")]
         out.append(Panel(Group(*parts), title=title, title_align="left"))
     return out
+
+
+def _min_width(table: Table, width: int) -> int:
+    """The fewest columns ``table`` needs on a console ``width`` wide without cutting a cell."""
+    console = Console(file=io.StringIO(), width=width)
+    return Measurement.get(console, console.options, table).minimum
 
 
 def plain_text(renderables: Sequence[RenderableType]) -> str:
