@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -21,7 +22,7 @@ from rich.text import Text
 from gym_core import __version__
 from gym_core.errors import ConfigError
 from gym_core.report import formatting as fmt
-from gym_core.report.layout import NARROW_BELOW, records
+from gym_core.report.layout import records
 from gym_core.report.table import TEXT_WIDTH
 from gym_core.scoring.metrics import HarnessReliability, RunMetrics, compute_metrics
 from gym_core.scoring.profile import BASELINE, Profiles, TaskScores, performance_profiles
@@ -236,6 +237,25 @@ def _task_records(report: SuiteReport) -> RenderableType:
     )
 
 
+_TASK_MIN_WIDTH = 5
+"""The fewest columns a task's name may fold into: a table that leaves fewer gets records instead."""
+
+
+def _table_fits(report: SuiteReport, width: int) -> bool:
+    """True when the per-task table fits ``width`` with its run ids and numbers whole and room for the task's
+    name (rich would squeeze the names out first, then cut the numbers)."""
+    headers = _headers(report.suite_run.k)
+    rows = [
+        headers,
+        *(_task_cells(row) for row in report.rows),
+        *([task, "(no run)", *([fmt.NA] * 7)] for task in report.missing),
+        _aggregate_cells(report),
+    ]
+    fixed = sum(max(cell_len(cells[i]) for cells in rows) for i in range(1, len(headers)))
+    # a column has a space of padding on each side and a rule on its left; the table's right edge adds one
+    return _TASK_MIN_WIDTH + fixed + 3 * len(headers) + 1 <= width
+
+
 def _notes(report: SuiteReport, out: list[RenderableType]) -> None:
     """What follows a suite run's table: why an aggregate is n/a, the harness's reliability, exclusions."""
     reason = report.na_reason()
@@ -252,7 +272,7 @@ def _renderables(
 ) -> list[RenderableType]:
     out: list[RenderableType] = []
     for report in reports:
-        if width < NARROW_BELOW:
+        if not _table_fits(report, width):
             out.append(_task_records(report))
             _notes(report, out)
             continue
@@ -286,7 +306,7 @@ def _renderables(
     )
     if profiles is not None:
         aup = Table(title="AUP across suite runs", title_justify="left")
-        aup.add_column("suite run", no_wrap=True)
+        aup.add_column("suite run", overflow="fold")  # wraps: the id whole, and the AUP column kept
         aup.add_column("AUP", justify="right")
         for cells in _aup_rows(reports, profiles):
             aup.add_row(*cells)

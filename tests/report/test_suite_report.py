@@ -101,3 +101,56 @@ def test_a_pipe_in_an_agent_name_does_not_break_the_run_reports_markdown_table()
     assert "tuner\\|v2" in row  # escaped, so the row keeps its cells
     header = next(line for line in lines if line.startswith("| ") and "agent" in line)
     assert row.replace("\\|", "").count("|") == header.count("|")
+
+
+def test_a_pipe_in_an_agent_name_does_not_break_the_aup_rows_of_the_markdown() -> None:
+    data = [
+        synthetic_suite_run(f"01PIPE{n}", _suite(n).runs, tasks=list(TASKS), agent=f"tuner|v{n}")
+        for n in range(2)
+    ]
+    lines = render_suite_report(data, "md").splitlines()
+    rows = [line for line in lines if line.startswith("| tuner")]
+    assert [row.split(" | ")[0] for row in rows] == ["| tuner\\|v0 · 01PIPE0", "| tuner\\|v1 · 01PIPE1"]
+    assert all(row.replace("\\|", "").count("|") == 3 for row in rows), rows  # two cells each
+
+
+def test_an_aggregate_n_a_without_a_missing_or_short_task_states_no_made_up_reason() -> None:
+    """Every attempt of the first task submitted an invalid workspace: its best of K, hence the suite's, is n/a
+    although every task ran K times (na_reason() is None)."""
+    runs = (
+        synthetic_run("01NOFINAL0", k=3, invalid=3, task_id=TASKS[0]),
+        synthetic_run("01NOFINAL1", k=3, invalid=0, seed=4, task_id=TASKS[1]),
+    )
+    data = [synthetic_suite_run("01SUITE9", runs)]
+    (report,), _ = build_suite_reports(data)
+    assert report.na_reason() is None and math.isnan(report.mean("best_of_k"))
+    md = render_suite_report(data, "md")
+    assert "| **mean of 2 tasks** |  |  | **n/a** | **0.500** | **0.000** |  |  | **0.500** |" in md
+    for fmt_name in ("table", "md", "html"):
+        text = render_suite_report(data, fmt_name)
+        assert "n/a: None" not in text, fmt_name
+
+
+def test_each_task_without_a_run_is_a_row_of_its_own_in_html_and_markdown() -> None:
+    data = [_suite(0, runs=_suite(0).runs[:1])]  # the last two tasks never ran
+    na = "<td>n/a</td>" * 7
+    assert (
+        f"<tr><td>{TASKS[1]}</td><td>(no run)</td>{na}</tr><tr><td>{TASKS[2]}</td><td>(no run)</td>{na}</tr>"
+        in render_suite_report(data, "html")
+    )
+    lines = render_suite_report(data, "md").splitlines()
+    assert [line for line in lines if "(no run)" in line] == [
+        f"| {task} | (no run) | n/a | n/a | n/a | n/a | n/a | n/a | n/a |" for task in TASKS[1:]
+    ]
+
+
+def test_the_aup_note_names_each_task_left_out_after_saying_what_aup_is() -> None:
+    runs = _suite(0).runs
+    negative = (replace(runs[0], baseline_raw=-0.5), *runs[1:])
+    data = [_suite(0, runs=negative), _suite(1, runs=negative)]
+    (note,) = [line for line in render_suite_report(data, "md").splitlines() if line.startswith("AUP:")]
+    assert note.startswith("AUP: area under the performance profile on [0, ")
+    assert note.endswith(
+        f"it compares the suite runs reported together). {TASKS[0]} left out: its baseline score -0.5 is negative; "
+        "ratios need positive scores."
+    )
