@@ -467,7 +467,8 @@ class RunComparison:
 
 
 def _finished(run: RunData) -> list[Attempt]:
-    return [a for a in run.attempts if a.finished]
+    """The attempts a run's metrics count: finished, and not excluded as environment failures."""
+    return [a for a in run.attempts if a.finished and not a.excluded]
 
 
 def pair_by_seed(a: Sequence[Attempt], b: Sequence[Attempt]) -> list[tuple[Attempt, Attempt]] | None:
@@ -497,7 +498,8 @@ def compare_runs(
 ) -> RunComparison:
     """Compare run ``b`` with run ``a`` (the reference), metric by metric.
 
-    Only finished attempts count. They are paired by seed when at least two seeds match; then attempts
+    Only the attempts the runs' metrics count do: finished, and not excluded as environment failures
+    (docs/metrics.md). They are paired by seed when at least two seeds match; then attempts
     whose seed the other run lacks are left out (and counted in :class:`Pairing`).
     """
     finished_a, finished_b = _finished(a), _finished(b)
