@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from gym_core.errors import ConfigError
+from gym_core.outcomes import EpisodeStatus
 from gym_core.report.store_loader import (
     MAX_DIFF_FILE_BYTES,
     _bash_commands,
     _text_files,
     load_history_runs,
+    load_run_data,
     load_suite_run_rows,
 )
 from gym_core.store import TraceStore, open_store
@@ -181,3 +183,25 @@ def test_a_suite_run_that_cannot_be_scored_still_gets_its_row_with_the_reason(st
         f"run {run_id}: its task no-such-task is not found and the run holds no scoring constants"
         " (add the task's folder to RGYM_TASKS_PATH)"
     )
+
+
+def test_a_later_unfinished_try_of_an_index_does_not_replace_its_earlier_finished_one(store: TraceStore) -> None:
+    """Per attempt index, the try that counts is the latest that finished for good: a try started later that
+    is still running, or was interrupted, must not take its place (the report would lose a recorded score)."""
+    run_id = _run(store, "t", "script:a")
+    first = store.start_episode(run_id, index=0, seed=0)
+    store.finish_episode(first, status=EpisodeStatus.SUBMITTED, final_raw=1.0, final_normalized=0.8)
+    interrupted = store.start_episode(run_id, index=0, seed=0)
+    store.finish_episode(interrupted, status=EpisodeStatus.INTERRUPTED, final_raw=None, final_normalized=None)
+    running = store.start_episode(run_id, index=0, seed=0)
+    other = store.start_episode(run_id, index=1, seed=1)
+    store.finish_episode(other, status=EpisodeStatus.SUBMITTED, final_raw=4.0, final_normalized=0.2)
+    episodes = {e.id: e for e in store.list_episodes(run_id)}
+    assert episodes[first].started_at < episodes[interrupted].started_at < episodes[running].started_at
+
+    data = load_run_data(store, run_id, with_diffs=False)
+
+    assert [(a.index, a.episode_id, a.status, a.final_raw) for a in data.attempts] == [
+        (0, first, EpisodeStatus.SUBMITTED, 1.0),
+        (1, other, EpisodeStatus.SUBMITTED, 4.0),
+    ]
