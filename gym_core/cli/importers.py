@@ -38,7 +38,7 @@ def _summary(results: list[ImportResult], source: str) -> None:
     table.add_column("rgym task", overflow="fold")
     table.add_column("imported", no_wrap=True)
     table.add_column("runnable here", no_wrap=True)
-    table.add_column("why not / notes", overflow="fold", ratio=2)
+    table.add_column("why not / notes", overflow="fold")
     for r in results:
         imported = "[green]yes[/]" if r.imported else "[red]no[/]"
         runnable = "-" if not r.imported else ("[green]yes[/]" if r.runnable else "[yellow]no[/]")

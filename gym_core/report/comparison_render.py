@@ -184,7 +184,7 @@ def _runs_table(report: ComparisonReport, narrow: bool) -> RenderableType:
     for header in ct.RUN_LINE_HEADERS:
         numeric = header in ("n/K", "c", "pass@K", "pass^K", "flicker", "mean")
         if header == "agent":
-            table.add_column(header, overflow="fold", ratio=1)
+            table.add_column(header, overflow="fold")
         else:
             table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
     for run in report.runs:

@@ -147,7 +147,7 @@ def _suite_runs_table(report: SuiteComparison, narrow: bool) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for header in SUITE_RUN_HEADERS:
         if header in ("suite", "agent"):
-            table.add_column(header, overflow="fold", ratio=1)
+            table.add_column(header, overflow="fold")
         else:
             table.add_column(header, justify="right" if header == "K" else "left", no_wrap=True)
     for cells in rows:
@@ -171,7 +171,7 @@ def _summary_panel(report: SuiteComparison, side: ComparedSuiteRun, narrow: bool
         grid = Table(box=box.SIMPLE_HEAD, show_edge=False)
         for header in headers:
             if header in ("task", "verdict"):
-                grid.add_column(header, overflow="fold", ratio=1)
+                grid.add_column(header, overflow="fold")
             else:
                 grid.add_column(header, justify="right", no_wrap=True)
         for row, style in zip(rows, styles, strict=True):

@@ -25,10 +25,10 @@ def summary_table(entries: Sequence[ReportEntry]) -> Table:
     table = Table(title="rgym report", title_justify="left", show_lines=False)
     # Free text folds onto more lines; the run id and the numbers never do, so a long agent name cannot
     # squeeze or cut them in a table that is piped (120 columns). Narrower consoles get records instead.
-    table.add_column("task", overflow="fold", ratio=1)
-    table.add_column("agent", overflow="fold", ratio=2)
+    table.add_column("task", overflow="fold")
+    table.add_column("agent", overflow="fold")
     table.add_column("run", no_wrap=True)
-    table.add_column("perturbation", overflow="fold", ratio=1)
+    table.add_column("perturbation", overflow="fold")
     for header in ("n/K", "c", "pass@K", "pass^K", "flicker", "mean"):
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for e in entries:

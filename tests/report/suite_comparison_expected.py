@@ -320,3 +320,28 @@ LONG_NAMES_SUITE_RUNS = """\
  B           01JSUITERUNBBBBBBBBBBBBBBB   a-suite-with-a-long-lon   b                        12   completed   1/1       
                                           g-name                                                                        
 """
+
+# B against A at 100 columns (the narrowest that gets tables) where a task id without spaces and a
+# not-compared reason are longer than their columns: the id folds whole over lines, the reason wraps, and
+# the numbers stay on one line each.
+SQUEEZED_SUMMARY = """\
+╭─ B vs A, task by task ───────────────────────────────────────────────────────────────────────────╮
+│ B (tuner on suite core) vs A (base on suite core), task by task: 1 better, 1 not compared        │
+│  task             A success   B success    Δ B-A             95% CI         p   verdict          │
+│ ──────────────────────────────────────────────────────────────────────────────────────────────── │
+│  t-abcdefghijab       0.000       1.000   +1.000   [+1.000, +1.000]   < 0.001   better           │
+│  cdefghijabcdef                                                                                  │
+│  ghijabcdefghij                                                                                  │
+│  abcdefghijabcd                                                                                  │
+│  efghijabcdefgh                                                                                  │
+│  ij                                                                                              │
+│  t-version                -           -        -                  -         -   not compared:    │
+│                                                                                 run b2 used      │
+│                                                                                 t-version v2,    │
+│                                                                                 run a2 v1:       │
+│                                                                                 scores of two    │
+│                                                                                 task versions    │
+│                                                                                 are not          │
+│                                                                                 comparable       │
+╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
+"""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 from functools import cache
 from typing import Any
 
@@ -31,9 +32,10 @@ from tests.report.suite_comparison_expected import (
     LONG_NAMES_SUITE_RUNS,
     MARKDOWN_HEAD,
     NARROW_HEAD,
+    SQUEEZED_SUMMARY,
     TABLE_HEAD,
 )
-from tests.report.test_suite_comparison import FAIL, PASS, build, suite_run, task_run
+from tests.report.test_suite_comparison import FAIL, HALF, PASS, build, suite_run, task_run
 
 
 @cache
@@ -52,7 +54,7 @@ def test_the_table_shows_the_suite_runs_their_summaries_then_each_task_as_rgym_c
 
 
 def test_long_suite_and_agent_names_wrap_and_share_the_width_while_ids_stay_whole() -> None:
-    """The suite and agent columns fold, sharing the width left equally; the ids, K and status never wrap."""
+    """The suite and agent columns fold; the ids, K and status never wrap."""
     agent = "agent-with-a-rather-long-name-" * 3
     suite = "a-suite-with-a-long-long-name"
     a = suite_run(
@@ -61,6 +63,24 @@ def test_long_suite_and_agent_names_wrap_and_share_the_width_while_ids_stay_whol
     b = suite_run("01JSUITERUNBBBBBBBBBBBBBBB", [task_run("b1", "t1", PASS)], ["t1"], suite=suite, agent="b")
     text = scr.render_suite_comparison(build_suite_comparison([a, b]), "table")
     assert LONG_NAMES_SUITE_RUNS in text
+
+
+def test_a_squeezed_summary_folds_a_long_task_id_whole_and_keeps_each_number_on_one_line() -> None:
+    """At 100 columns, a task id without spaces wider than its column is folded over lines, never cut; a long
+    not-compared reason wraps; the success rates, the difference, its CI and p stay on one line."""
+    long_id = "t-" + "abcdefghij" * 7
+    tasks = [long_id, "t-version"]
+    a = suite_run("SRA", [task_run("a1", long_id, FAIL), task_run("a2", "t-version", HALF)], tasks)
+    b = suite_run(
+        "SRB",
+        [task_run("b1", long_id, PASS), task_run("b2", "t-version", HALF, version=2)],
+        tasks,
+        agent="tuner",
+    )
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, force_terminal=False, no_color=True, color_system=None)
+    console.print(scr.suite_comparison_renderables(build_suite_comparison([a, b]), 100)[2])
+    assert buffer.getvalue() == SQUEEZED_SUMMARY
 
 
 def test_a_narrow_terminal_gets_records() -> None:
@@ -262,6 +282,41 @@ def test_the_forest_plot_draws_each_task_difference_with_its_ci(monkeypatch: pyt
     fig.canvas.draw()
     assert [(g.get_visible(), g.get_alpha()) for g in ax.xaxis.get_gridlines()][:1] == [(True, 0.3)]
     assert not any(g.get_visible() for g in ax.yaxis.get_gridlines())
+
+
+def test_the_forest_plot_shows_a_task_id_with_dollar_signs_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    """matplotlib reads text between two ``$`` as mathtext: the tick label escapes each one."""
+    a = suite_run("SRA", [task_run("a1", "cost-$5-to-$9", FAIL)], ["cost-$5-to-$9"])
+    b = suite_run("SRB", [task_run("b1", "cost-$5-to-$9", PASS)], ["cost-$5-to-$9"])
+    made: list[Figure] = []
+
+    class Recording(Figure):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(scr, "Figure", Recording)
+    scr.summary_forest(build_suite_comparison([a, b]), "B")
+    (label,) = made[0].axes[0].get_yticklabels()
+    assert label.get_text() == r"cost-\$5-to-\$9"
+
+
+def test_the_forest_png_is_drawn_at_the_report_dpi_and_trimmed_to_its_content(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The PNG records plots.DPI (its pHYs chunk, in pixels per metre), and its size is the drawn content's
+    (bbox_inches="tight"), not the figure's page."""
+    from gym_core.report import plots
+
+    fig, png = _forest(monkeypatch, "B")
+    assert png[12:16] == b"IHDR"
+    size = struct.unpack(">II", png[16:24])
+    at = png.index(b"pHYs")
+    assert struct.unpack(">IIB", png[at + 4 : at + 13]) == (round(plots.DPI / 0.0254),) * 2 + (1,)
+    page = (round(plots.FIGSIZE[0] * plots.DPI), round((0.45 * 6 + 1.4) * plots.DPI))
+    trimmed = io.BytesIO()
+    fig.savefig(trimmed, format="png", dpi=plots.DPI, bbox_inches="tight")
+    assert size == struct.unpack(">II", trimmed.getvalue()[16:24]) != page
 
 
 def test_the_forest_plot_draws_the_ci_from_its_low_to_its_high_end(monkeypatch: pytest.MonkeyPatch) -> None:
