@@ -194,33 +194,34 @@ def _runs_table(report: ComparisonReport, narrow: bool) -> RenderableType:
 
 def _comparison_panel(report: ComparisonReport, comparison: RunComparison, narrow: bool) -> Panel:
     h = comparison.headline
-    table: RenderableType = _metric_table(comparison) if not narrow else _metric_records(comparison)
+    a, b = report.run(comparison.a_run_id), report.run(comparison.b_run_id)
+    headers = ct.metric_headers(a.label, b.label)
+    table = _metric_table(comparison, headers) if not narrow else _metric_records(comparison, headers)
     parts: list[RenderableType] = [
         Text(ct.headline(report, comparison), style=VERDICT_STYLE.get(h.verdict, "bold")),
         Text(
-            f"{ct.pairing_text(comparison)}; k = {comparison.k}; p-values {ct.p_method(comparison)} over "
-            f"{comparison.relabellings} relabellings",
+            f"{ct.pairing_text(comparison, a.label, b.label)}; k = {comparison.k}; p-values "
+            f"{ct.p_method(comparison)} over {comparison.relabellings} relabellings",
             style="dim",
         ),
         table,
     ]
     parts += [Text("power: " + ct.power_text(note, comparison)) for note in comparison.power]
-    a, b = report.run(comparison.a_run_id), report.run(comparison.b_run_id)
     return Panel(Group(*parts), title=f"{b.label} vs {a.label}", title_align="left")
 
 
-def _metric_records(comparison: RunComparison) -> RenderableType:
+def _metric_records(comparison: RunComparison, headers: tuple[str, ...]) -> RenderableType:
     rows = [ct.metric_cells(d, comparison) for d in comparison.metrics]
     return records(
-        [list(zip(ct.METRIC_HEADERS[1:], cells[1:], strict=True)) for cells in rows],
+        [list(zip(headers[1:], cells[1:], strict=True)) for cells in rows],
         heads=[cells[0] for cells in rows],
         styles=[VERDICT_STYLE.get(d.verdict, "bold") for d in comparison.metrics],
     )
 
 
-def _metric_table(comparison: RunComparison) -> Table:
+def _metric_table(comparison: RunComparison, headers: tuple[str, ...]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
-    for header in ct.METRIC_HEADERS:
+    for header in headers:
         if header in ("metric", "verdict"):
             table.add_column(header, overflow="fold")
         else:
@@ -357,9 +358,10 @@ def comparison_markdown(report: ComparisonReport, *, level: int = 1) -> str:
             "",
             f"**{ct.headline(report, c)}**",
             "",
-            f"{ct.pairing_text(c)}; k = {c.k}; p-values {ct.p_method(c)} over {c.relabellings} relabellings.",
+            f"{ct.pairing_text(c, a.label, b.label)}; k = {c.k}; p-values {ct.p_method(c)} over "
+            f"{c.relabellings} relabellings.",
             "",
-            *md_table(ct.METRIC_HEADERS, [ct.metric_cells(d, c) for d in c.metrics]),
+            *md_table(ct.metric_headers(a.label, b.label), [ct.metric_cells(d, c) for d in c.metrics]),
             "",
             *(f"- Power: {ct.power_text(n, c)}" for n in c.power),
         ]
@@ -462,9 +464,9 @@ def comparison_html_body(report: ComparisonReport, *, level: int = 2) -> str:
         parts += [
             f"<section><h{level}>{escape(b.label)} vs {escape(a.label)}</h{level}>",
             f'<p class="headline {escape(c.headline.verdict)}">{escape(ct.headline(report, c))}</p>',
-            f'<p class="meta">{escape(ct.pairing_text(c))}; k = {c.k}; p-values {escape(ct.p_method(c))} '
-            f"over {c.relabellings} relabellings.</p>",
-            html_table(ct.METRIC_HEADERS, rows, [d.verdict for d in c.metrics]),
+            f'<p class="meta">{escape(ct.pairing_text(c, a.label, b.label))}; k = {c.k}; p-values '
+            f"{escape(ct.p_method(c))} over {c.relabellings} relabellings.</p>",
+            html_table(ct.metric_headers(a.label, b.label), rows, [d.verdict for d in c.metrics]),
             "".join(f"<p>Power: {escape(ct.power_text(n, c))}</p>" for n in c.power),
             f"<figure>{img_tag(plots.difference_forest(c, ct.metric_label), caption)}"
             f"<figcaption>{escape(caption)}</figcaption></figure></section>",

@@ -50,15 +50,15 @@ def verdict_text(diff: MetricDifference, comparison: RunComparison) -> str:
     return diff.verdict
 
 
-def pairing_text(comparison: RunComparison) -> str:
-    """How the attempts were matched, in words."""
+def pairing_text(comparison: RunComparison, a: str, b: str) -> str:
+    """How the attempts of run ``a`` (the reference) and run ``b`` were matched, in words."""
     p = comparison.pairing
     if p.paired:
         left = []
         if p.unmatched_a:
-            left.append(f"{p.unmatched_a} of A")
+            left.append(f"{p.unmatched_a} of {a}")
         if p.unmatched_b:
-            left.append(f"{p.unmatched_b} of B")
+            left.append(f"{p.unmatched_b} of {b}")
         extra = f" ({' and '.join(left)} without a matching seed left out)" if left else ""
         return f"paired by seed: {p.pairs} pairs{extra}"
     return f"unpaired (seeds do not match): {p.n_a} vs {p.n_b} finished attempts"
@@ -105,7 +105,10 @@ def run_line_cells(run: ComparedRun) -> list[str]:
 
 RUN_LINE_HEADERS = ("run", "agent", "run id", "n/K", "c", "pass@K", "pass^K", "flicker", "mean")
 
-METRIC_HEADERS = ("metric", "A", "B", "Δ B-A", "95% CI", "p", "verdict")
+
+def metric_headers(a: str, b: str) -> tuple[str, ...]:
+    """The headers of a comparison's metric table, run ``b`` against the reference ``a`` (by their labels)."""
+    return ("metric", a, b, f"Δ {b}-{a}", "95% CI", "p", "verdict")
 
 
 def metric_cells(diff: MetricDifference, comparison: RunComparison) -> list[str]:

@@ -170,7 +170,7 @@ COMPARE_TABLE = [
     "│ C (tuner [drop=x, noise=0.1]) vs A (tuner): worse: success rate 0.500 -> 0.000, Δ -0.500, 95% CI [-0.750, -0.250], p │",
     "│ = 0.031                                                                                                              │",
     "│ paired by seed: 12 pairs; k = 12; p-values exact over 4096 relabellings                                              │",
-    "│  metric                             A       B    Δ B-A             95% CI       p   verdict                          │",
+    "│  metric                             A       C    Δ C-A             95% CI       p   verdict                          │",
     "│ ─────────────────────────────────────────────────────────────────────────────────────────────────────────────        │",
     "│  success rate (pass@1)          0.500   0.000   -0.500   [-0.750, -0.250]   0.031   worse                            │",
     "│  pass@12                        1.000   0.000   -1.000   [-1.000, -1.000]   0.031   worse                            │",
@@ -226,7 +226,7 @@ COMPARE_MD = [
     "",
     "paired by seed: 12 pairs; k = 12; p-values exact over 4096 relabellings.",
     "",
-    "| metric | A | B | Δ B-A | 95% CI | p | verdict |",
+    "| metric | A | C | Δ C-A | 95% CI | p | verdict |",
     "|---|---|---|---|---|---|---|",
     "| success rate (pass@1) | 0.500 | 0.000 | -0.500 | [-0.750, -0.250] | 0.031 | worse |",
     "| pass@12 | 1.000 | 0.000 | -1.000 | [-1.000, -1.000] | 0.031 | worse |",
@@ -287,6 +287,10 @@ def test_narrow_compare_prints_records_that_keep_every_number(report: Comparison
         printed(cr.comparison_renderables(report, 99), 80)[: len(COMPARE_NARROW_START)]
         == COMPARE_NARROW_START
     )
+    # C's records are headed by C's label, not B's.
+    narrow = "\n".join(printed(cr.comparison_renderables(report, 99), 80))
+    c_panel = narrow[narrow.index("╭─ C vs A") :]
+    assert "A 0.500 · C 0.000 · Δ C-A -0.500" in c_panel and "B" not in c_panel.replace("BCa", "")
     # From NARROW_BELOW columns on, tables.
     assert printed(cr.comparison_renderables(report, 100), 100)[1].split() == [
         "run",
@@ -536,6 +540,7 @@ def test_compare_html_is_a_page_with_each_pair_its_verdict_and_plot(report: Comp
     caption = "Difference B - A of each metric with its 95% bootstrap CI; right of 0 is a rise."
     assert f'alt="{caption}"><figcaption>{caption}</figcaption></figure></section>' in page
     assert "Difference C - A of each metric" in page
+    assert "<table><thead><tr><th>metric</th><th>A</th><th>C</th><th>Δ C-A</th>" in page
     assert page.count('<img src="data:image/png;base64,iVBORw0KGgo') == 2
 
 

@@ -126,15 +126,17 @@ def test_a_verdict_of_no_difference_says_at_which_n_and_the_pairing_says_what_wa
     assert verdict_text(unpaired.headline, unpaired) == "no detectable difference at n = 7 vs 8 attempts"
     better = replace(paired.headline, verdict="better")
     assert verdict_text(better, paired) == "better"
+    # Named by the labels of the two runs compared (C against A in `rgym compare A B C`).
     assert (
-        pairing_text(paired) == "paired by seed: 6 pairs (1 of A and 2 of B without a matching seed left out)"
+        pairing_text(paired, "A", "C")
+        == "paired by seed: 6 pairs (1 of A and 2 of C without a matching seed left out)"
     )
     assert (
-        pairing_text(_comparison(unmatched_b=3))
+        pairing_text(_comparison(unmatched_b=3), "A", "B")
         == "paired by seed: 6 pairs (3 of B without a matching seed left out)"
     )
-    assert pairing_text(_comparison()) == "paired by seed: 6 pairs"
-    assert pairing_text(unpaired) == "unpaired (seeds do not match): 7 vs 8 finished attempts"
+    assert pairing_text(_comparison(), "A", "B") == "paired by seed: 6 pairs"
+    assert pairing_text(unpaired, "A", "B") == "unpaired (seeds do not match): 7 vs 8 finished attempts"
     assert metric_cells(paired.headline, paired) == [
         "success rate (pass@1)",
         "0.500",

@@ -185,7 +185,9 @@ def test_a_suite_run_that_cannot_be_scored_still_gets_its_row_with_the_reason(st
     )
 
 
-def test_a_later_unfinished_try_of_an_index_does_not_replace_its_earlier_finished_one(store: TraceStore) -> None:
+def test_a_later_unfinished_try_of_an_index_does_not_replace_its_earlier_finished_one(
+    store: TraceStore,
+) -> None:
     """Per attempt index, the try that counts is the latest that finished for good: a try started later that
     is still running, or was interrupted, must not take its place (the report would lose a recorded score)."""
     run_id = _run(store, "t", "script:a")
