@@ -259,6 +259,65 @@ def _undetected(mutmut: Path, workdir: Path, env: dict[str, str]) -> list[str]:
     ]
 
 
+DETECTED = ("killed", "timeout", "segfault", "caught by type check")
+"""mutmut's statuses of a caught mutant: a crash or a timeout of the tests catches it as surely as a failing
+assertion."""
+
+
+def _statuses(mutmut: Path, workdir: Path, env: dict[str, str]) -> dict[str, str]:
+    """Every mutant's status in mutmut's results in ``workdir`` (killed, survived, not checked...)."""
+    listing = subprocess.run(
+        [str(mutmut), "results", "--all", "true"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    statuses = {}
+    for line in listing.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and _NAME.match(name):
+            statuses[name] = status
+    return statuses
+
+
+@dataclass(frozen=True)
+class ModuleScore:
+    module: str
+    killed: int
+    tried: int
+    total: int
+
+    @property
+    def score(self) -> float:
+        """Percent of the tried mutants that were caught."""
+        return 100.0 * self.killed / self.tried if self.tried else 100.0
+
+
+def module_scores(statuses: dict[str, str]) -> list[ModuleScore]:
+    """Per mutated module, in name order: mutants caught, tried (those with a result) and made."""
+    counts: dict[str, list[int]] = {}
+    for name, status in statuses.items():
+        match = _NAME.match(name)
+        module = match["module"] if match else name
+        c = counts.setdefault(module, [0, 0, 0])
+        c[0] += status in DETECTED
+        c[1] += status not in ("not checked", "check was interrupted by user", "skipped")
+        c[2] += 1
+    return [ModuleScore(m, *c) for m, c in sorted(counts.items())]
+
+
+def module_table(scores: list[ModuleScore]) -> str:
+    """The per-module scores as a Markdown table (the README quotes it)."""
+    lines = ["| module | killed | score |", "|---|---|---|"]
+    for s in scores:
+        untried = f" ({s.total - s.tried} not tried)" if s.tried < s.total else ""
+        score = f"{s.score:.1f}%" if s.tried else "-"
+        lines.append(f"| `{s.module}` | {s.killed} of {s.tried}{untried} | {score} |")
+    return "\n".join(lines)
+
+
 Entry = dict[str, Any]
 """One ``[[survivor]]`` of the survivors file: module, function, kind, reason, and either ``mutation`` (one
 mutated line) or ``mutations`` (several mutants of the function that share the reason)."""
@@ -394,6 +453,8 @@ def _summarize(
         else:
             print(f"  {entry.get('kind', '?'):>13} {s.module}.{s.function}: {s.mutation}")
     (workdir / "unexplained.toml").write_text(unexplained_toml(unexplained))
+    per_module = module_scores(_statuses(mutmut, workdir, env))
+    print(module_table(per_module))
     summary = {
         "profile": profile,
         "killed": detected,
@@ -403,6 +464,10 @@ def _summarize(
         "unexplained": len(unexplained),
         "untried": untried,
         "seconds": None if elapsed is None else round(elapsed),
+        "modules": {
+            m.module: {"killed": m.killed, "tried": m.tried, "total": m.total, "score": round(m.score, 1)}
+            for m in per_module
+        },
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     took = "" if elapsed is None else f", {elapsed:.0f}s"

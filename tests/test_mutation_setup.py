@@ -135,3 +135,30 @@ def test_unexplained_survivors_are_drafted_as_entries_of_the_survivors_file(muta
     # Each draft is matched by the survivor it was made from, so pasting it in explains exactly those.
     for s in survivors:
         assert mutate._explain(s, entries) is not None
+
+
+def test_the_score_of_each_module_counts_caught_mutants_of_those_tried(mutate: ModuleType) -> None:
+    statuses = {
+        "gym_core.scoring.metrics.x_compute__mutmut_1": "killed",
+        "gym_core.scoring.metrics.x_compute__mutmut_2": "timeout",
+        "gym_core.scoring.metrics.x_compute__mutmut_3": "survived",
+        "gym_core.scoring.metrics.xǁRunMetricsǁvalue__mutmut_1": "segfault",
+        "gym_core.actions.x_parse__mutmut_1": "survived",
+        "gym_core.actions.x_parse__mutmut_2": "not checked",
+        "gym_core.actions.x_parse__mutmut_3": "no tests",
+        "gym_core.tasks.spec.x_load__mutmut_1": "not checked",
+    }
+    scores = mutate.module_scores(statuses)
+    assert [(s.module, s.killed, s.tried, s.total) for s in scores] == [
+        ("gym_core.actions", 0, 2, 3),
+        ("gym_core.scoring.metrics", 3, 4, 4),
+        ("gym_core.tasks.spec", 0, 0, 1),
+    ]
+    assert [s.score for s in scores] == [0.0, 75.0, 100.0]
+    assert mutate.module_table(scores).splitlines() == [
+        "| module | killed | score |",
+        "|---|---|---|",
+        "| `gym_core.actions` | 0 of 2 (1 not tried) | 0.0% |",
+        "| `gym_core.scoring.metrics` | 3 of 4 | 75.0% |",
+        "| `gym_core.tasks.spec` | 0 of 0 (1 not tried) | - |",
+    ]
