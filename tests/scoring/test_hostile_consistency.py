@@ -80,3 +80,71 @@ def test_filler_in_unexecuted_code_and_in_the_executed_files_comments_is_not_met
     assert [a.executed_files for a in data.attempts] == [frozenset({"solve.py"})] * 2
     assert metrics.n_compared == 2
     assert metrics.method_consistency < 0.5, metrics.method_consistency
+
+
+# --- a decoy run plainly, the method run by a form the trace reader once missed ----------------------------
+
+#: Two different methods, each printing the answer.
+SOLVERS = [
+    "import statistics\nvalues = [9.5, 10.5]\nprint(statistics.mean(values))\n",
+    "lo, hi = 0.0, 20.0\nwhile hi - lo > 1e-9:\n    mid = (lo + hi) / 2\n    lo, hi = (mid, hi) if mid < 10 else (lo, mid)\nprint(round(hi))\n",
+]
+#: The same in every attempt, and run plainly: were it the only code counted, the attempts would look alike.
+DECOY = "print('warming up')\n"
+LOADER = "import sys\nexec(open(sys.argv[1]).read())\n"
+
+
+def _decoy_run(store_url: str, commands: list[str]) -> tuple[float, list[frozenset[str] | None]]:
+    """Two attempts: the decoy at the root and in real/, a different method in real.py and real/solve.py,
+    run by ``commands`` (which write answer.txt)."""
+    with open_store(store_url) as store:
+        env = ResearchEnv(FIXTURE, backend="local", store=store)
+        try:
+            for seed, solver in enumerate(SOLVERS):
+                env.reset(seed=seed)
+                for path, content in [
+                    ("solve.py", DECOY),
+                    ("loader.py", LOADER),
+                    ("real.py", solver),
+                    ("real/solve.py", solver),
+                ]:
+                    env.step({"tool": "write_file", "path": path, "content": content})
+                assert env.step({"tool": "bash", "command": "python solve.py"})[0]["exit_code"] == 0
+                for command in commands:
+                    assert env.step({"tool": "bash", "command": command})[0]["exit_code"] == 0, command
+                assert env.step({"tool": "submit"})[4]["success"] is True
+            run_id = env.run_id
+        finally:
+            env.close()
+        assert run_id is not None
+        data = load_run_data(store, run_id)
+        return compute_metrics(data).method_consistency, [a.executed_files for a in data.attempts]
+
+
+@pytest.mark.slow  # two episodes
+def test_a_cd_kept_from_one_command_to_the_next_is_followed(tmp_path: Path) -> None:
+    """The session keeps its folder between commands: after `cd real`, `python solve.py` runs the method in
+    real/solve.py, not the decoy at the root."""
+    consistency, executed = _decoy_run(
+        f"sqlite:///{tmp_path / 'traces.db'}", ["cd real", "python solve.py > /workspace/answer.txt"]
+    )
+    assert all(e is not None and "real/solve.py" in e for e in executed), executed
+    assert consistency < 0.5, consistency
+
+
+@pytest.mark.slow  # two episodes each
+@pytest.mark.parametrize(
+    "command",
+    [
+        "bash -ec 'python real.py > answer.txt'",  # grouped options: -e -c
+        "python - < real.py > answer.txt",
+        "cat real.py | python > answer.txt",
+        "python loader.py real.py > answer.txt",
+        "cp real.py /tmp/r.py && python /tmp/r.py > answer.txt",
+        "{ python real.py; } > answer.txt",
+    ],
+)
+def test_a_decoy_run_plainly_does_not_hide_the_method_run_otherwise(tmp_path: Path, command: str) -> None:
+    consistency, executed = _decoy_run(f"sqlite:///{tmp_path / 'traces.db'}", [command])
+    assert all(e is not None and "real.py" in e for e in executed), executed
+    assert consistency < 0.5, consistency

@@ -338,3 +338,160 @@ def test_executed_files_know_script_arguments_launchers_and_home(
     command: str, expected: set[str] | None
 ) -> None:
     assert executed_files([command], LAUNCH_WORKSPACE) == expected
+
+
+# --- hostile command forms: the real method run by a form once missed, beside an identical decoy --------
+
+HOSTILE_WORKSPACE = {
+    "decoy.py": "print(10)\n",
+    "real.py": "print(sum([9.5, 10.5]) / 2)\n",
+    "real/decoy.py": "print(10)\n",
+    "loader.py": "import sys\nexec(open(sys.argv[1]).read())\n",
+    "driver.py": "import subprocess\nsubprocess.run(['python', 'real.py'], check=True)\n",
+    "byname.py": "import importlib\nimportlib.import_module('real')\n",
+    "fwd.sh": 'python "$1"\n',
+    "tests/test_real.py": "import real\n",
+    "Makefile": "PY = python\nall:\n\t@$(PY) real.py\n",
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        # quoting and grouping bash reads, and the old splitter did not
+        "bash -lc 'python real.py'",
+        "sh -c 'echo start; python real.py'",
+        "bash -euxo pipefail -c 'python real.py'",
+        "{ python real.py; }",
+        "if python real.py; then echo ok; fi",
+        "for i in 1; do python real.py; done",
+        "! python real.py",
+        "f() { python real.py; }; f",
+        # redirections and stdin
+        "python real.py>answer.txt",
+        ">answer.txt python real.py",
+        "python - < real.py",
+        "python<real.py",
+        "cat real.py | python",
+        "python /dev/stdin < real.py",
+        "python - <<'EOF'\nimport real\nEOF",
+        # substitutions, grouped options, wrappers, expansions
+        'X="$(python real.py)"; echo $X',
+        "echo `python real.py`",
+        'python -c "$(cat real.py)"',
+        "python -c \"exec(open('real.py').read())\"",
+        "python -uc 'import real'",
+        "python -mreal",
+        "/usr/bin/env python real.py",
+        "env -u HOME python real.py",
+        "timeout -s KILL 10 python real.py",
+        "env -S 'python real.py'",
+        "echo real.py | xargs python",
+        "p=python; $p real.py",
+        "F=real.py; python $F",
+        "python r*l.py",
+        "python {real,decoy}.py",
+        "python $'\\x72eal.py'",
+        "python //workspace/real.py",
+        "python -m cProfile -o out.prof real.py",
+        "python -m torch.distributed.run --nproc_per_node 1 real.py",
+        # code handed on: an argument executed, a subprocess, a dynamic import, a shell script's $1
+        "python loader.py real.py",
+        "python driver.py",
+        "python byname.py",
+        "bash fwd.sh real.py",
+        # copies and links outside the workspace, make, pytest
+        "cp real.py /tmp/r.py && python /tmp/r.py",
+        "cat real.py > /tmp/r.py; python /tmp/r.py",
+        "ln -s /workspace /tmp/w && python /tmp/w/real.py",
+        "make",
+        "pytest tests",
+        # a `cd` that failed leaves the shell where it was
+        "cd /nowhere 2>/dev/null; python real.py",
+    ],
+)
+def test_the_real_method_run_by_any_shell_form_counts_beside_a_decoy(command: str) -> None:
+    """The decoy (identical in every attempt) runs plainly; the method runs through ``command``: the method
+    must count, or the decoy alone makes every attempt look the same."""
+    found = executed_files(["python decoy.py > /dev/null", command], HOSTILE_WORKSPACE)
+    assert found is not None and "real.py" in found, found
+
+
+@pytest.mark.parametrize(
+    ("commands", "expected"),
+    [
+        # the session keeps its folder from one command to the next (shell_session.py)
+        (["cd real", "python decoy.py"], {"real/decoy.py"}),
+        (["pushd real && python decoy.py"], {"real/decoy.py"}),
+        (["cd real; cd -; python decoy.py"], {"decoy.py"}),
+        # a subshell's or a pipeline's `cd` stays there
+        (["(cd real); python decoy.py"], {"decoy.py"}),
+        (["cd real | true; python decoy.py"], {"decoy.py"}),
+        (["bash -c 'cd real'", "python decoy.py"], {"decoy.py"}),
+        (["env -C real python decoy.py", "python decoy.py"], {"real/decoy.py", "decoy.py"}),
+        # a here-document that only writes a file runs nothing
+        (["cat > run2.sh <<'EOF'\npython decoy.py\nEOF"], None),
+        # an argument is still data when the script does not run it
+        (["python real.py loader.py"], {"real.py"}),
+    ],
+)
+def test_the_session_folder_subshells_and_here_documents(
+    commands: list[str], expected: set[str] | None
+) -> None:
+    assert executed_files(commands, HOSTILE_WORKSPACE) == expected
+
+
+DEEP = ["-" * 20_000 + "1", "(" * 20_000, "a" + ".b" * 20_000, "1+" * 20_000 + "1"]
+
+
+@pytest.mark.parametrize("code", DEEP)
+def test_python_too_deep_for_the_parser_does_not_crash(code: str) -> None:
+    """A run file (or inline code) that overflows Python's parser has no imports to follow: no crash, which
+    would erase the report."""
+    assert executed_files(["python a.py"], {"a.py": code}) == {"a.py"}
+    assert executed_files([f"python -c '{code}'"], {"a.py": code}) is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "'",
+        '"',
+        "\\",
+        "$(",
+        "`",
+        "$((",
+        "<<",
+        "<<EOF",
+        "cd ''",
+        "\x00python\x00 a.py",
+        "$'\\",
+        "${",
+        "((((",
+        "))))",
+        "|||",
+        "&&&;;;",
+        "ln -s",
+        "cp a",
+        "pushd",
+        "popd",
+        "cd -",
+        "env -S",
+        "env -C",
+        "make -f",
+        "pytest -k",
+        "python -m",
+        "echo $'\\N{bad}'",
+        "python [",
+        "cd " + "a/" * 5_000,
+        "cd a;" * 3_000,
+        "$(" * 3_000 + "python a.py" + ")" * 3_000,
+        "bash -c '" * 2_000,
+        "python " + "x" * 1_000_000,
+        "`" * 10_001,
+        '"$("' * 5_000,
+        "cat <<E\n" * 3_000,
+    ],
+)
+def test_odd_commands_do_not_crash_the_parser(command: str) -> None:
+    executed_files([command], {"a.py": "import b\n", "b.py": "", "Makefile": "all:\n\tmake\n"})
