@@ -120,9 +120,13 @@ def _config(profile: Profile) -> str:
     )
 
 
-MUTMUT_STATE = ("mutmut-stats.json",)
-"""What mutmut keeps in ``mutants/`` besides the sources: its stats (which tests reach which function, and
-how long each test takes). Each mutated file's results are in a ``.meta`` file beside its mutants."""
+MUTMUT_RESULTS = (".py", ".meta", ".spans")
+"""What a resumed run keeps of mutmut's tree: the mutated modules and, beside each, its results (``.meta``,
+with a hash of each function: mutmut tries again the mutants of a function whose code changed).
+
+Not mutmut's stats (``mutmut-stats.json``: which tests reach which function). mutmut updates them only for
+tests added since, so a function added or changed since would be tried only against the new tests, and
+its mutants would survive tests that kill them. A resumed run collects the stats again (a few minutes)."""
 
 
 def _prepare(workdir: Path, profile: Profile, *, resume: bool = False) -> None:
@@ -130,7 +134,8 @@ def _prepare(workdir: Path, profile: Profile, *, resume: bool = False) -> None:
 
     With ``resume``, mutmut's results from the last run in ``workdir`` are kept: mutmut tries only the
     mutants without a result, and those of functions whose code changed since. The tests and the other
-    copied files are refreshed (mutmut copies a file into ``mutants/`` only when it is not there yet).
+    copied files are refreshed (mutmut copies a file into ``mutants/`` only when it is not there yet), and
+    so are the stats (:data:`MUTMUT_RESULTS`).
     """
     mutants = workdir / "mutants"
     if resume and mutants.is_dir():
@@ -142,9 +147,9 @@ def _prepare(workdir: Path, profile: Profile, *, resume: bool = False) -> None:
                 # Mutated modules stay (mutmut compares their timestamps with the sources'); anything else
                 # under the package is copied again.
                 for path in child.rglob("*"):
-                    if path.is_file() and not path.name.endswith((".py", ".meta", ".spans")):
+                    if path.is_file() and not path.name.endswith(MUTMUT_RESULTS):
                         path.unlink()
-            elif child.name not in MUTMUT_STATE:
+            else:
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
     elif workdir.exists():
         shutil.rmtree(workdir)

@@ -162,3 +162,33 @@ def test_the_score_of_each_module_counts_caught_mutants_of_those_tried(mutate: M
         "| `gym_core.scoring.metrics` | 3 of 4 | 75.0% |",
         "| `gym_core.tasks.spec` | 0 of 0 (1 not tried) | - |",
     ]
+
+
+def test_a_resumed_run_keeps_the_results_and_collects_the_stats_again(
+    mutate: ModuleType, tmp_path: Path
+) -> None:
+    """mutmut updates its stats only for new tests: kept, a function changed since would be tried against
+    the new tests alone. Its results (.meta beside each mutated module) must survive the refresh."""
+    mutants = tmp_path / "mutants"
+    (mutants / "gym_core" / "scoring").mkdir(parents=True)
+    kept = {
+        "gym_core/scoring/metrics.py": "# mutated\n",
+        "gym_core/scoring/metrics.py.meta": '{"exit_code_by_key": {}}',
+        "gym_core/scoring/metrics.py.spans": "{}",
+    }
+    for rel, text in kept.items():
+        (mutants / rel).write_text(text)
+    (mutants / "gym_core" / "py.typed").write_text("")
+    (mutants / "mutmut-stats.json").write_text("{}")
+    (mutants / "tests").mkdir()
+    (mutants / "tests" / "test_gone.py").write_text("")
+    (tmp_path / "mutmut.log").write_text("old")
+
+    mutate._prepare(tmp_path, mutate.PROFILES["gate"], resume=True)
+
+    assert {rel: (mutants / rel).read_text() for rel in kept} == kept
+    assert not (mutants / "mutmut-stats.json").exists()
+    assert not (mutants / "tests").exists() and not (mutants / "gym_core" / "py.typed").exists()
+    assert not (tmp_path / "mutmut.log").exists()
+    assert (tmp_path / "tests" / "test_mutation_setup.py").is_file()  # the tests, copied afresh
+    assert "[tool.mutmut]" in (tmp_path / "pyproject.toml").read_text()
