@@ -361,6 +361,12 @@ def _paren_end(s: str, i: int) -> int:
             end = s.find("'", i + 1)
             i = len(s) if end < 0 else end + 1
             continue
+        if c == '"':  # a `)` or `'` in a double-quoted string is text: $(echo ")"; python x.py)
+            i += 1
+            while i < len(s) and s[i] != '"':
+                i = _paren_end(s, i + 1) if s.startswith("$(", i) else i + (2 if s[i] == "\\" else 1)
+            i += 1
+            continue
         if c == "(":
             depth += 1
         elif c == ")":
@@ -432,7 +438,8 @@ def _word(s: str, i: int) -> tuple[_Token, int, bool]:
                     part.append(s[j])
                     j += 1
             text = "".join(part)
-            subs.extend(_substitutions(text))
+            # read as typed, before the escapes are undone: "\$(x)" is text, "\\$(x)" runs x
+            subs.extend(_substitutions(s[i + 1 : j]))
             out.append(text)
             i, quoted = j + 1, True
         elif s.startswith("$(", i):
