@@ -921,3 +921,15 @@ def test_print_history_uses_a_terminal_width_but_gives_a_pipe_the_full_table(his
     cr.print_history(history, Console(file=terminal, width=80, force_terminal=True, color_system="truecolor"))
     assert "\x1b[" in terminal.getvalue() and "1. " in terminal.getvalue()
     assert "created 2026-01-01 10:00:00" in ANSI.sub("", terminal.getvalue())
+
+
+def test_the_pairing_line_names_the_runs_whose_attempts_were_left_out_in_every_format() -> None:
+    """X ran seeds 0-5 and Y seeds 2-7: four pairs, and two attempts of each left out, named by label."""
+    x = scored_run("01RUNX", [1.0, 0.0] * 3)
+    y = scored_run("01RUNY", [1.0] * 6)
+    y = replace(y, attempts=tuple(replace(a, seed=a.seed + 2) for a in y.attempts))
+    report = build_comparison([x, y], labels=["X", "Y"])
+    said = "paired by seed: 4 pairs (2 of X and 2 of Y without a matching seed left out); k = 6"
+    assert said in " ".join(cr.render_comparison(report, "table").replace("│", " ").split())
+    assert said in cr.render_comparison(report, "md")
+    assert f'<p class="meta">{said}' in cr.render_comparison(report, "html")
