@@ -761,8 +761,12 @@ def _chdir(shell: _Shell, target: str, workspace: Mapping[str, str]) -> None:
             while folder:
                 folder = posixpath.dirname(folder)
                 shell.folders.add(folder)
-    # a path longer than PATH_MAX holds no workspace file (and `cd` fails on it)
-    new = [_cd(cwd, target) if len(cwd) + len(target) < 4096 else "/" + "?" * 4096 for cwd in shell.cwds]
+    new = []
+    for cwd in shell.cwds:
+        path = _cd(cwd, target)
+        # bash enters the folder the path leads to once `.` and `..` are read (`cd ./././sub` of any length),
+        # but not one whose absolute path reaches PATH_MAX (4096): that `cd` fails, and the shell stays
+        new.append(path if len(path if path.startswith("/") else _WORKSPACE + path) < 4096 else cwd)
     shell.oldpwd = shell.cwds
     certain = new[0] in shell.dirs if new[0].startswith("/") else new[0] in shell.folders
     shell.cwds = (new[0],) if certain else tuple(dict.fromkeys((*new, *shell.cwds)))[:4]
@@ -809,11 +813,8 @@ def _record_copy(
     )
     if into_folder:
         dest_abs = posixpath.join(dest_abs, posixpath.basename(source.rstrip("/")))
-    src_abs = (
-        _absolute(posixpath.dirname(dest_abs), source)
-        if symbolic and not source.startswith("/")
-        else _absolute(shell.cwds[0], source)
-    )
+    # a symbolic link's relative target is read from the link's folder (an absolute one from anywhere)
+    src_abs = _absolute(posixpath.dirname(dest_abs) if symbolic else shell.cwds[0], source)
     if src_abs != dest_abs:
         shell.links[dest_abs] = src_abs
 
