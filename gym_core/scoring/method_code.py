@@ -821,6 +821,8 @@ def _record_copy(
 
 def _make(args: list[str], workspace: Mapping[str, str], shell: _Shell) -> set[str]:
     """What ``make`` runs: every recipe of the makefile (``-f``, ``-C``), read as shell commands."""
+    if args and args[-1] in ("-C", "--directory", "-f", "--file", "--makefile"):
+        return set()  # `make -f` without its file: make stops on the missing value and runs nothing
     sub = shell.subshell()
     makefile: str | None = None
     for i, arg in enumerate(args):
@@ -882,9 +884,8 @@ def _pytest(args: list[str], shell: _Shell, workspace: Mapping[str, str]) -> set
                 folder = path[len(_WORKSPACE) :]
             else:
                 continue
-            if folder in workspace:
+            if folder in workspace:  # a file: the walk up starts at its own folder's conftest.py
                 found.add(folder)
-                folder = posixpath.dirname(folder)
             else:
                 for rel in workspace:
                     name = posixpath.basename(rel)
@@ -1054,7 +1055,7 @@ def _python_imports(text: str, path: str, workspace: Mapping[str, str]) -> set[s
                 names = [(f"{node.module}.{a.name}", base) for a in node.names for base in (here, "")]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and 0 < len(node.value) < 4096:
             value = node.value.strip()
-            if "\n" not in value and any(ch in value for ch in "./"):
+            if any(ch in value for ch in "./"):  # a file name may hold a newline too
                 found |= _resolve(value, places, workspace)
             if dynamic_import and re.fullmatch(r"[A-Za-z_][\w.]*", value):
                 names = [(value, base) for base in (here, "")]
