@@ -203,7 +203,10 @@ def test_an_unknown_format_is_refused() -> None:
         scr.render_suite_comparison(report(), "pdf")
 
 
-def _forest(monkeypatch: pytest.MonkeyPatch, label: str) -> tuple[Figure, bytes]:
+def _forest(
+    monkeypatch: pytest.MonkeyPatch, label: str, of: SuiteComparison | None = None
+) -> tuple[Figure, bytes]:
+    """The forest plot of suite run ``label`` in ``of`` (the fixture's report by default): its figure and PNG."""
     made: list[Figure] = []
 
     class Recording(Figure):
@@ -212,7 +215,7 @@ def _forest(monkeypatch: pytest.MonkeyPatch, label: str) -> tuple[Figure, bytes]
             made.append(self)
 
     monkeypatch.setattr(scr, "Figure", Recording)
-    png = scr.summary_forest(report(), label)
+    png = scr.summary_forest(of if of is not None else report(), label)
     return made[0], png
 
 
@@ -288,16 +291,8 @@ def test_the_forest_plot_shows_a_task_id_with_dollar_signs_literally(monkeypatch
     """matplotlib reads text between two ``$`` as mathtext: the tick label escapes each one."""
     a = suite_run("SRA", [task_run("a1", "cost-$5-to-$9", FAIL)], ["cost-$5-to-$9"])
     b = suite_run("SRB", [task_run("b1", "cost-$5-to-$9", PASS)], ["cost-$5-to-$9"])
-    made: list[Figure] = []
-
-    class Recording(Figure):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(scr, "Figure", Recording)
-    scr.summary_forest(build_suite_comparison([a, b]), "B")
-    (label,) = made[0].axes[0].get_yticklabels()
+    fig, _ = _forest(monkeypatch, "B", build_suite_comparison([a, b]))
+    (label,) = fig.axes[0].get_yticklabels()
     assert label.get_text() == r"cost-\$5-to-\$9"
 
 
