@@ -23,6 +23,7 @@ import json
 import posixpath
 import re
 import tokenize
+import warnings
 from collections.abc import Iterable, Mapping
 
 #: File extensions that hold code, with the comment syntax of each language: line-comment prefixes, and
@@ -418,8 +419,9 @@ def _word(s: str, i: int) -> tuple[_Token, int, bool]:
             while end < n and s[end] != "'":
                 end += 1 if c == "'" or s[end] != "\\" else 2
             text = s[start:end]
-            if c == "$":  # $'\x70ython': C escapes
-                with contextlib.suppress(UnicodeDecodeError, ValueError):
+            if c == "$":  # $'\x70ython': C escapes (an unknown one, `\q`, stays as typed, as in bash)
+                with contextlib.suppress(UnicodeDecodeError, ValueError), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
                     text = text.encode("latin-1", "backslashreplace").decode("unicode_escape")
             out.append(text)
             i, quoted = end + 1, True

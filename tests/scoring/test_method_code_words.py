@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from gym_core.scoring.method_code import _word
@@ -39,3 +41,12 @@ def test_word_removes_quotes_like_bash(line: str, text: str, subs: list[str], en
 def test_word_unclosed_substitution_runs_to_the_end(line: str, text: str) -> None:
     token, _, quoted = _word(line, 0)
     assert (token.text, quoted) == (text, False)
+
+
+def test_an_unknown_c_escape_warns_nothing() -> None:
+    """Python deprecates unknown escapes in unicode_escape: an agent's `$'\\q'` must not print a warning
+    into the report (nor, once Python refuses them, fail it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        token, _, _ = _word("$'\\q'", 0)
+    assert token.text == "\\q"
