@@ -9,6 +9,7 @@ comments and docstrings of the executed file lifts nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from gym_core.env.research_env import ResearchEnv
 from gym_core.report.store_loader import load_run_data
 from gym_core.scoring.metrics import compute_metrics
+from gym_core.scoring.run_data import RunData
 from gym_core.store import open_store
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
@@ -29,22 +31,31 @@ FILLER = " ".join(f"w{i} {i * 7919 % 10007}" for i in range(20_000)) + "\n"
 FILLER_CODE = "".join(f"w{i} = {i * 7919 % 10007}\n" for i in range(3_000))
 
 
-def _run(store_url: str, *, filler: bool) -> float:
+def _play(store_url: str, attempts: int, attempt: Callable[[ResearchEnv, int], None]) -> RunData:
+    """``attempts`` attempts of tiny-mean through ``env.step`` on the local backend, attempt ``i`` played by
+    ``attempt(env, i)`` then submitted (it must succeed); the run as the report loads it."""
     with open_store(store_url) as store:
         env = ResearchEnv(FIXTURE, backend="local", store=store)
         try:
-            for seed, method in enumerate(METHODS):
+            for seed in range(attempts):
                 env.reset(seed=seed)
-                env.step({"tool": "write_file", "path": "solve.py", "content": method})
-                if filler:
-                    env.step({"tool": "write_file", "path": "notes.txt", "content": FILLER})
-                env.step({"tool": "write_file", "path": "answer.txt", "content": "10\n"})
+                attempt(env, seed)
                 assert env.step({"tool": "submit"})[4]["success"] is True
             run_id = env.run_id
         finally:
             env.close()
         assert run_id is not None
-        return compute_metrics(load_run_data(store, run_id)).method_consistency
+        return load_run_data(store, run_id)
+
+
+def _run(store_url: str, *, filler: bool) -> float:
+    def attempt(env: ResearchEnv, seed: int) -> None:
+        env.step({"tool": "write_file", "path": "solve.py", "content": METHODS[seed]})
+        if filler:
+            env.step({"tool": "write_file", "path": "notes.txt", "content": FILLER})
+        env.step({"tool": "write_file", "path": "answer.txt", "content": "10\n"})
+
+    return compute_metrics(_play(store_url, len(METHODS), attempt)).method_consistency
 
 
 @pytest.mark.slow  # four episodes
@@ -57,26 +68,16 @@ def test_filler_does_not_make_different_methods_look_consistent(tmp_path: Path) 
 
 @pytest.mark.slow  # two episodes
 def test_filler_in_unexecuted_code_and_in_the_executed_files_comments_is_not_method(tmp_path: Path) -> None:
-    with open_store(f"sqlite:///{tmp_path / 'traces.db'}") as store:
-        env = ResearchEnv(FIXTURE, backend="local", store=store)
-        try:
-            for seed, method in enumerate(METHODS):
-                env.reset(seed=seed)
-                padded = f'"""{FILLER[:20_000]}"""\n# {FILLER[:5_000]}\n{method}'
-                env.step({"tool": "write_file", "path": "solve.py", "content": padded})
-                env.step({"tool": "write_file", "path": "pad.py", "content": FILLER_CODE})
-                env.step({"tool": "write_file", "path": "notes.md", "content": FILLER})
-                assert (
-                    env.step({"tool": "bash", "command": "python solve.py > /dev/null"})[0]["exit_code"] == 0
-                )
-                env.step({"tool": "write_file", "path": "answer.txt", "content": "10\n"})
-                assert env.step({"tool": "submit"})[4]["success"] is True
-            run_id = env.run_id
-        finally:
-            env.close()
-        assert run_id is not None
-        data = load_run_data(store, run_id)
-        metrics = compute_metrics(data)
+    def attempt(env: ResearchEnv, seed: int) -> None:
+        padded = f'"""{FILLER[:20_000]}"""\n# {FILLER[:5_000]}\n{METHODS[seed]}'
+        env.step({"tool": "write_file", "path": "solve.py", "content": padded})
+        env.step({"tool": "write_file", "path": "pad.py", "content": FILLER_CODE})
+        env.step({"tool": "write_file", "path": "notes.md", "content": FILLER})
+        assert env.step({"tool": "bash", "command": "python solve.py > /dev/null"})[0]["exit_code"] == 0
+        env.step({"tool": "write_file", "path": "answer.txt", "content": "10\n"})
+
+    data = _play(f"sqlite:///{tmp_path / 'traces.db'}", len(METHODS), attempt)
+    metrics = compute_metrics(data)
     assert [a.executed_files for a in data.attempts] == [frozenset({"solve.py"})] * 2
     assert metrics.n_compared == 2
     assert metrics.method_consistency < 0.5, metrics.method_consistency
@@ -97,28 +98,21 @@ LOADER = "import sys\nexec(open(sys.argv[1]).read())\n"
 def _decoy_run(store_url: str, commands: list[str]) -> tuple[float, list[frozenset[str] | None]]:
     """Two attempts: the decoy at the root and in real/, a different method in real.py and real/solve.py,
     run by ``commands`` (which write answer.txt)."""
-    with open_store(store_url) as store:
-        env = ResearchEnv(FIXTURE, backend="local", store=store)
-        try:
-            for seed, solver in enumerate(SOLVERS):
-                env.reset(seed=seed)
-                for path, content in [
-                    ("solve.py", DECOY),
-                    ("loader.py", LOADER),
-                    ("real.py", solver),
-                    ("real/solve.py", solver),
-                ]:
-                    env.step({"tool": "write_file", "path": path, "content": content})
-                assert env.step({"tool": "bash", "command": "python solve.py"})[0]["exit_code"] == 0
-                for command in commands:
-                    assert env.step({"tool": "bash", "command": command})[0]["exit_code"] == 0, command
-                assert env.step({"tool": "submit"})[4]["success"] is True
-            run_id = env.run_id
-        finally:
-            env.close()
-        assert run_id is not None
-        data = load_run_data(store, run_id)
-        return compute_metrics(data).method_consistency, [a.executed_files for a in data.attempts]
+
+    def attempt(env: ResearchEnv, seed: int) -> None:
+        for path, content in [
+            ("solve.py", DECOY),
+            ("loader.py", LOADER),
+            ("real.py", SOLVERS[seed]),
+            ("real/solve.py", SOLVERS[seed]),
+        ]:
+            env.step({"tool": "write_file", "path": path, "content": content})
+        assert env.step({"tool": "bash", "command": "python solve.py"})[0]["exit_code"] == 0
+        for command in commands:
+            assert env.step({"tool": "bash", "command": command})[0]["exit_code"] == 0, command
+
+    data = _play(store_url, len(SOLVERS), attempt)
+    return compute_metrics(data).method_consistency, [a.executed_files for a in data.attempts]
 
 
 @pytest.mark.slow  # two episodes
