@@ -2,11 +2,13 @@
 
 Pinned here: which workspace files the method-consistency diff reads (small UTF-8 text files, not the
 submission, caches, symlinks or binaries), which shell commands of an attempt count as executed (its
-``bash`` actions only), and which runs a ``--history`` gathers, with the errors a user sees otherwise.
+``bash`` actions only), which runs a ``--history`` gathers, with the errors a user sees otherwise, and what
+the run list's rows (``rgym runs``, the viewer) carry.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,13 +17,15 @@ from typing import Any
 import pytest
 
 from gym_core.errors import ConfigError
-from gym_core.outcomes import EpisodeStatus
+from gym_core.outcomes import EpisodeStatus, RunStatus
+from gym_core.report.run_rows import RunRow
 from gym_core.report.store_loader import (
     MAX_DIFF_FILE_BYTES,
     _bash_commands,
     _text_files,
     load_history_runs,
     load_run_data,
+    load_run_rows,
     load_suite_run_rows,
 )
 from gym_core.store import TraceStore, open_store
@@ -207,3 +211,59 @@ def test_a_later_unfinished_try_of_an_index_does_not_replace_its_earlier_finishe
         (0, first, EpisodeStatus.SUBMITTED, 1.0),
         (1, other, EpisodeStatus.SUBMITTED, 4.0),
     ]
+
+
+def test_a_run_that_cannot_be_scored_still_gets_its_row_with_the_reason(store: TraceStore) -> None:
+    """The row carries the run's record as stored (checksum, K, perturbations, suite run) next to the reason."""
+    suite_run_id = store.create_suite_run(
+        suite="core", tasks=["no-such-task"], agent="script:a", config={}, k=3
+    )
+    run_id = store.create_run(
+        task_id="no-such-task",
+        task_version=2,
+        task_checksum="sha256:abc",
+        agent="script:a",
+        config={},  # no scoring constants, and the task is not found
+        backend="local",
+        budget={},
+        perturbations={"noise": "0.1"},
+        k=3,
+        seed=0,
+        suite_run_id=suite_run_id,
+    )
+    run = store.get_run(run_id)
+
+    (row,) = load_run_rows(store, [run])
+
+    assert row == RunRow(
+        run_id=run_id,
+        task_id="no-such-task",
+        task_version=2,
+        task_checksum="sha256:abc",
+        agent="script:a",
+        status=RunStatus.RUNNING,
+        created_at=run.created_at,
+        k=3,
+        perturbations={"noise": "0.1"},
+        metrics=None,
+        problem=f"run {run_id}: its task no-such-task is not found and the run holds no scoring constants"
+        " (add the task's folder to RGYM_TASKS_PATH)",
+        suite_run_id=suite_run_id,
+    )
+
+
+def test_the_run_list_scores_runs_without_workspace_diffs(store: TraceStore, tmp_path: Path) -> None:
+    """A row shows pass@K and the like: listing runs must not restore every attempt's snapshot to diff it, so
+    method consistency stays unknown there and nothing is cached, though the task folder is at hand."""
+    pinned = record_pinned_run(store, tmp_path)
+
+    (row,) = load_run_rows(store, [store.get_run(pinned.run_id)])
+
+    assert row.problem is None
+    assert row.metrics is not None
+    assert (row.metrics.n, row.metrics.c, row.metrics.pass_at_k, row.metrics.n_compared) == (5, 3, 0.9, 0)
+    assert math.isnan(row.metrics.method_consistency)
+    assert store.get_run_consistency(pinned.run_id) is None
+    # The same run, with diffs, does compare its three successes (so the row above left them out).
+    full = load_run_data(store, pinned.run_id)
+    assert [a.workspace_diff is not None for a in full.attempts] == [True, True, True, False, False]
