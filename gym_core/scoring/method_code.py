@@ -961,7 +961,9 @@ def _inline_options(head: str) -> dict[str, str]:
 def _target(head: str, args: list[str]) -> tuple[str, str] | None:
     """What a runner runs, read from its own options up to its first positional argument: ``("script",
     path)`` (that argument, or ``--file=PATH``), ``("code", text)`` after an inline-code option,
-    ``("module", name)`` after ``-m``, or None. What follows is the script's or code's own
+    ``("module", name)`` after ``-m`` (an empty text or name when the option has none: ``python -c``
+    stops, ``python -c ''`` runs nothing, and neither reads a script from stdin), or None (no script
+    named: the runner reads stdin). What follows is the script's or code's own
     arguments, which name data, never code that runs (``python solve.py notes.py``, ``python train.py -c
     config.yaml``); a bare number is an option's value (``torchrun --nproc_per_node 2 train.py``).
     Short options may be grouped (``python -uc CODE``, ``python -mpkg``, ``bash -lc CODE``)."""
@@ -971,8 +973,8 @@ def _target(head: str, args: list[str]) -> tuple[str, str] | None:
     for i, arg in enumerate(args):
         if skip:
             skip = False
-        elif arg in inline:
-            return (inline[arg], args[i + 1]) if i + 1 < len(args) else None
+        elif arg in inline:  # without its value the interpreter stops: nothing runs, stdin is not read
+            return inline[arg], (args[i + 1] if i + 1 < len(args) else "")
         elif arg.startswith("--file="):
             return "script", arg.split("=", 1)[1]
         elif arg in _OPTIONS_WITH_VALUE or (head in _SHELLS and arg in ("-o", "+o", "-O", "+O")):
@@ -989,14 +991,13 @@ def _target(head: str, args: list[str]) -> tuple[str, str] | None:
                 continue
             for j, flag in enumerate(arg[1:], start=2):  # python -uc CODE, -mpkg, -Wignore
                 if "-" + flag in inline:
-                    value = arg[j:] or (args[i + 1] if i + 1 < len(args) else "")
-                    return (inline["-" + flag], value) if value else None
+                    return inline["-" + flag], arg[j:] or (args[i + 1] if i + 1 < len(args) else "")
                 if "-" + flag in _OPTIONS_WITH_VALUE:
                     skip = not arg[j:]
                     break
         elif not arg.startswith("-") and not _NUMBER.match(arg):
             return ("code" if shell_code else "script"), arg
-    return None
+    return ("code", "") if shell_code else None  # bash -ec without its code stops, as python -c does
 
 
 def _cd(cwd: str, target: str) -> str:

@@ -177,6 +177,106 @@ def test_option_values_are_not_the_script(command: str, expected: set[str]) -> N
     assert executed_files([command], OPTIONS_WORKSPACE) == frozenset(expected)
 
 
+INLINE_WORKSPACE = {
+    "real.py": "print('real')\n",
+    "fwd.sh": 'python "$1"\n',
+    "pkg/__init__.py": "",
+    "pkg/__main__.py": "print('main')\n",
+}
+PKG = {"pkg/__init__.py", "pkg/__main__.py"}
+
+
+# Each expected result was checked with the real programs (bash 5.2, python 3.11), real.py printing a line.
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # short options grouped with -c/-m: the value is the rest of the word or the next argument, and what
+        # follows it is the code's or module's own arguments
+        ("python -uc 'import real' x.py", {"real.py"}),
+        ("python -um pkg --epochs 3", PKG),
+        ("python -umpkg", PKG),
+        # -W/-X grouped take their value from the rest of the word (`-Wignore`, `-Xdev`), or the next argument
+        # when nothing follows the letter (`-uW ignore`): the script comes after it
+        ("python -Wignore real.py", {"real.py"}),
+        ("python -Xdev real.py", {"real.py"}),
+        ("python -Werror::DeprecationWarning real.py", {"real.py"}),  # a `c` in the value is not -c
+        ("python -uW ignore real.py", {"real.py"}),
+        ("python -uX dev real.py", {"real.py"}),
+        # a shell's grouped -c, first or last in its group, or in an earlier group than another option's
+        ("bash -ce 'python real.py'", {"real.py"}),
+        ("bash -lc -eu 'python real.py'", {"real.py"}),
+        # a long option is not a group of letters: the `c` of --norc is not -c, fwd.sh is the script and gets
+        # real.py as its $1
+        ("bash --norc fwd.sh real.py", {"fwd.sh", "real.py"}),
+    ],
+)
+def test_grouped_interpreter_options_and_their_values(command: str, expected: set[str]) -> None:
+    assert executed_files([command], INLINE_WORKSPACE) == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    "command", ["python -uc", "python -um", "bash -ec", "python -c", "python -m", "bash -c"]
+)
+def test_an_inline_code_option_without_its_value_runs_nothing(command: str) -> None:
+    """Python stops ("Argument expected for the -c option"), and so does bash ("-c: option requires an
+    argument"), grouped or not; nothing is read past the end of the command."""
+    assert executed_files([command], INLINE_WORKSPACE) is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        # -c or -m without its value: the interpreter stops, it does not read the file on stdin as its script
+        "python -c < real.py",
+        "python -uc < real.py",
+        "python -m < real.py",
+        "python -um < real.py",
+        "bash -c < fwd.sh",
+        "bash -ec < fwd.sh",
+        "bash -lc -e < fwd.sh",
+        # empty code runs nothing: stdin is not read either
+        "python -c '' < real.py",
+        "python -uc '' < real.py",
+        "bash -c '' < fwd.sh",
+    ],
+)
+def test_an_inline_code_option_without_code_runs_nothing_from_stdin(command: str) -> None:
+    assert executed_files([command], INLINE_WORKSPACE) is None
+
+
+# --- commands inside commands ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # a process substitution runs its command (checked with bash: `cat <(python3 real.py)` prints)
+        ("cat <(python real.py)", {"real.py"}),
+        ("diff <(python real.py) <(python -m pkg)", {"real.py", *PKG}),
+        # a redirection may come first in a command, after another command too (bash runs real.py)
+        ("true; >log.txt python real.py", {"real.py"}),
+        ("true && 2>err.txt python real.py", {"real.py"}),
+    ],
+)
+def test_process_substitutions_and_leading_redirections(command: str, expected: set[str]) -> None:
+    assert executed_files([command], INLINE_WORKSPACE) == frozenset(expected)
+
+
+def _nested(depth: int) -> str:
+    """`python real.py` inside ``depth`` nested command substitutions."""
+    return "$(" * depth + "python real.py" + ")" * depth
+
+
+@pytest.mark.parametrize(
+    "before", [[], ["echo one"], ["echo one", "eval echo two", "cd .", "echo $(echo x)"]]
+)
+def test_nested_commands_are_read_sixteen_deep_in_every_command_of_a_session(before: list[str]) -> None:
+    """Bash runs any depth; the module reads 16 nested commands (``_MAX_DEPTH``, its guard against a
+    recursion without end) and no deeper, the same budget for every command however many came before."""
+    assert executed_files([*before, _nested(16)], INLINE_WORKSPACE) == {"real.py"}
+    assert executed_files([*before, _nested(17)], INLINE_WORKSPACE) is None
+
+
 def test_python_dash_m_dot_runs_no_module() -> None:
     """`python -m .` names no module (python refuses a relative name): not the hidden file `.py`."""
     assert executed_files(["python -m ."], {".py": "x = 1\n"}) is None

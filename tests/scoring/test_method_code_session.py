@@ -4,6 +4,8 @@ arguments."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from gym_core.scoring.method_code import executed_files
@@ -189,3 +191,42 @@ def test_one_forwarding_script_of_several_candidates_is_enough(forwarding: str) 
     workspace = {forwarding: 'python "$1"\n', other: "echo hi\n", "job.py": "print('job')\n"}
     found = executed_files(["cd nowhere", "cd a", "bash run.sh job.py"], workspace)
     assert found == {"run.sh", "a/run.sh", "job.py"}
+
+
+def _copies(hops: int) -> list[str]:
+    """``hops`` copies in a row, each of the one before, the first of solve.py; then the last one runs."""
+    names = ["solve.py", *(f"/tmp/c{k}.py" for k in range(1, hops + 1))]
+    return [f"cp {src} {dest}" for src, dest in itertools.pairwise(names)] + [f"python {names[-1]}"]
+
+
+def test_a_chain_of_copies_leads_back_seven_hops() -> None:
+    """Bash runs the last copy of any chain; the module follows seven copies or links from the path it is
+    given, a bound that keeps link loops (``ln -s /tmp/w/x /tmp/w``) from running forever, and no more."""
+    assert executed_files(_copies(1), COPY_WORKSPACE) == {"solve.py"}
+    assert executed_files(_copies(7), COPY_WORKSPACE) == {"solve.py"}
+    assert executed_files(_copies(8), COPY_WORKSPACE) is None
+
+
+GLOB_WORKSPACE = {
+    "a/x.py": "print('a/x')\n",
+    "b.py": "print('b')\n",
+    "real.py": "print('real')\n",
+    "sub/job.py": "print('job')\n",
+    "sub/deep/z.py": "print('z')\n",
+}
+
+
+# Each checked with bash 5.2: a glob runs the first file it matches, in sorted order, and `*`, `?` and `[...]`
+# never match the `/` between folders (`echo *.py` lists neither a/x.py nor sub/job.py).
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("python *.py", {"b.py"}),
+        ("python sub/j*.py", {"sub/job.py"}),
+        ("python */*.py", {"a/x.py"}),
+        ("python [r]ea*.p?", {"real.py"}),  # all three glob characters in one word
+        ("python ?/x.py", {"a/x.py"}),
+    ],
+)
+def test_a_glob_runs_the_first_file_it_matches_in_its_own_folder(command: str, expected: set[str]) -> None:
+    assert executed_files([command], GLOB_WORKSPACE) == expected
