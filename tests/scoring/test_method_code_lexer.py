@@ -121,3 +121,32 @@ def test_the_substitutions_of_a_double_quoted_string_run(
 )
 def test_a_here_document_ends_at_its_delimiter(command: str, expected: frozenset[str] | None) -> None:
     assert _ran(command) == expected
+
+
+# Each expected result was checked with real bash (`bash -c`, with scripts that echo in place of python).
+@_NO_HANG
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # a backslash-newline between words joins the lines: `python a.py`, not `python '' a.py` (the
+        # quotes make the lines read from the wrong place end in an open quote, not loop)
+        ("'python' \\\n a.py", A),
+        # ... wherever it stands, and nothing of it or around it is skipped but the two characters: bash
+        # reads `ab c; python a.py` (`ab` is not found, a.py runs)
+        ("'ab' \\\n'c'; python a.py", A),
+        # a `#` that starts a word starts a comment, to the end of its line: the `;` in it separates nothing
+        ("echo hi # ; python b.py", None),
+        ("echo hi # x\npython b.py", B),
+        # a comment after a here-document: its quote opens nothing, and what follows it is still comment
+        ("cat <<E\n'\nE\n# c'; python b.py\npython a.py", A),
+        # the body of a here-document starts on the line after its `<<`, not after the next operator
+        ("cat <<E; python b.py\nbody\nE", B),
+        # a number right before `>` or `<` is the file descriptor of the redirection, not the command
+        ("2>err python a.py", A),
+        ("0<a.py python", A),
+    ],
+)
+def test_line_continuations_comments_and_redirections_read_like_bash(
+    command: str, expected: frozenset[str] | None
+) -> None:
+    assert _ran(command) == expected
