@@ -606,8 +606,9 @@ def _simple(
         for op, t in redirections
         if op in ("<<", "<<-", "<<<") and t is not None
     ]
-    if previous and posixpath.basename(previous[0]) == "cat":  # cat x.py | python
-        stdin_files += [a for a in previous[1:] if not a.startswith("-")]
+    # cat x.py | python; a `<` or here-document of the command's own replaces what the pipe brings
+    if previous and posixpath.basename(previous[0]) == "cat" and not stdin_files and not stdin_text:
+        stdin_files = [a for a in previous[1:] if not a.startswith("-")]
     if head in ("cd", "pushd", "popd"):
         _cd_command(head, args, shell, workspace)
         return found
