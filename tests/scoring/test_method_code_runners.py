@@ -219,8 +219,12 @@ def test_grouped_interpreter_options_and_their_values(command: str, expected: se
 )
 def test_an_inline_code_option_without_its_value_runs_nothing(command: str) -> None:
     """Python stops ("Argument expected for the -c option"), and so does bash ("-c: option requires an
-    argument"), grouped or not; nothing is read past the end of the command."""
-    assert executed_files([command], INLINE_WORKSPACE) is None
+    argument"), grouped or not; nothing is read past the end of the command.
+
+    The missing value is no name at all: the workspace also holds a module and a script named by a
+    placeholder word (mutation testing puts ``XXXX`` in a string it empties), and neither runs."""
+    workspace = {**INLINE_WORKSPACE, "XXXX.py": "import real\n", "XXXX": "#!/bin/sh\npython real.py\n"}
+    assert executed_files([command], workspace) is None
 
 
 @pytest.mark.parametrize(
