@@ -655,8 +655,10 @@ def _simple(
                 return found | paths
         return found
     if runs is None or (runs[0] == "script" and runs[1] in _STDIN):
-        # no script named: it reads its code from stdin (python < x.py, cat x.py | python, a here-document)
-        found |= _resolve_all(stdin_files, shell, workspace)
+        # no script named: it reads its code from stdin (python < x.py, cat x.py | python, a here-document),
+        # and the arguments are its own (python - ARGS, bash -s ARGS)
+        piped = _resolve_all(stdin_files, shell, workspace)
+        found |= piped | _forwarded(piped, args, shell, workspace)
         for text in stdin_text:
             if head in _SHELLS:
                 found |= _run_by(text, workspace, shell.subshell())
@@ -963,33 +965,31 @@ def _target(head: str, args: list[str]) -> tuple[str, str] | None:
     """What a runner runs, read from its own options up to its first positional argument: ``("script",
     path)`` (that argument, or ``--file=PATH``), ``("code", text)`` after an inline-code option,
     ``("module", name)`` after ``-m`` (an empty text or name when the option has none: ``python -c``
-    stops, ``python -c ''`` runs nothing, and neither reads a script from stdin), or None (no script
-    named: the runner reads stdin). What follows is the script's or code's own
+    stops, ``python -c ''`` runs nothing, and neither reads a script from stdin), ``("script", "-")`` for
+    ``python - ARGS``, or None (no script named, or ``bash -s ARGS``: the runner reads stdin). What follows is the script's or code's own
     arguments, which name data, never code that runs (``python solve.py notes.py``, ``python train.py -c
     config.yaml``); a bare number is an option's value (``torchrun --nproc_per_node 2 train.py``).
     Short options may be grouped (``python -uc CODE``, ``python -mpkg``, ``bash -lc CODE``)."""
     inline = _inline_options(head)
     skip = False
     shell_code = False  # bash -c: the first argument after the options is the code
+    shell_stdin = False  # bash -s: the commands come from stdin, the arguments are the positional parameters
     for i, arg in enumerate(args):
         if skip:
             skip = False
         elif arg in inline:  # without its value the interpreter stops: nothing runs, stdin is not read
             return inline[arg], (args[i + 1] if i + 1 < len(args) else "")
+        elif arg == "-" and _is_python(head):  # python - ARGS: the script is stdin (for bash, - is --)
+            return "script", arg
         elif arg.startswith("--file="):
             return "script", arg.split("=", 1)[1]
         elif arg in _OPTIONS_WITH_VALUE or (head in _SHELLS and arg in ("-o", "+o", "-O", "+O")):
             skip = True
-        elif (
-            arg.startswith("-")
-            and not arg.startswith("--")
-            and len(arg) > 2
-            and (_is_python(head) or head in _SHELLS)
-        ):
-            if head in _SHELLS:  # bash -lc CODE, bash -euxo pipefail
-                shell_code |= "c" in arg[1:]
-                skip = arg.endswith("o")
-                continue
+        elif head in _SHELLS and arg.startswith("-") and not arg.startswith("--") and len(arg) > 1:
+            shell_code |= "c" in arg[1:]  # bash -lc CODE, bash -euxo pipefail, bash -s ARGS
+            shell_stdin |= "s" in arg[1:]
+            skip = arg.endswith("o")
+        elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and _is_python(head):
             for j, flag in enumerate(arg[1:], start=2):  # python -uc CODE, -mpkg, -Wignore
                 if "-" + flag in inline:
                     return inline["-" + flag], arg[j:] or (args[i + 1] if i + 1 < len(args) else "")
@@ -997,6 +997,8 @@ def _target(head: str, args: list[str]) -> tuple[str, str] | None:
                     skip = not arg[j:]
                     break
         elif not arg.startswith("-") and not _NUMBER.match(arg):
+            if shell_stdin and not shell_code:
+                return None
             return ("code" if shell_code else "script"), arg
     return ("code", "") if shell_code else None  # bash -ec without its code stops, as python -c does
 

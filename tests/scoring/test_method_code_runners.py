@@ -248,6 +248,29 @@ def test_an_inline_code_option_without_code_runs_nothing_from_stdin(command: str
     assert executed_files([command], INLINE_WORKSPACE) is None
 
 
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # python - ARGS: the script is stdin, ARGS are its own (python 3.11 ran only real.py each time)
+        ("python - fwd.py < real.py", {"real.py"}),
+        ("cat real.py | python - fwd.py", {"real.py"}),
+        ("python -u - fwd.py < real.py", {"real.py"}),
+        # bash -s ARGS: the commands come from stdin, ARGS are the positional parameters (bash 5.2 ran fwd.sh
+        # with real.py as $1, so real.py ran too)
+        ("bash -s real.py < fwd.sh", {"fwd.sh", "real.py"}),
+        ("cat fwd.sh | bash -s -- real.py", {"fwd.sh", "real.py"}),
+        ("bash -es real.py < fwd.sh", {"fwd.sh", "real.py"}),
+        ("bash -x -s < fwd.sh", {"fwd.sh"}),
+        # -c wins over -s; for bash a lone - is --, so the script follows it
+        ("bash -sc 'python real.py' x < fwd.sh", {"real.py"}),
+        ("bash - fwd.sh real.py < x.sh", {"fwd.sh", "real.py"}),
+    ],
+)
+def test_a_script_read_from_stdin_takes_the_arguments_as_its_own(command: str, expected: set[str]) -> None:
+    workspace = {**INLINE_WORKSPACE, "fwd.py": "import pkg\n", "x.sh": "python fwd.py\n"}
+    assert executed_files([command], workspace) == frozenset(expected)
+
+
 # --- commands inside commands ------------------------------------------------------------------------------
 
 
