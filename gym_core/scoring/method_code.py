@@ -378,6 +378,38 @@ def _paren_end(s: str, i: int) -> int:
     return len(s)
 
 
+def _brace_end(s: str, i: int) -> tuple[int, list[str]]:
+    """The index just past the ``}`` that closes a ``${`` whose text starts at ``s[i]`` (the end of ``s`` when
+    none does), and the commands of the substitutions in it: a ``}`` in quotes, in a ``$(...)`` or in a
+    nested ``${...}`` does not close it, and a ``$(...)`` in single quotes is text."""
+    depth, subs = 1, []
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            i += 2
+        elif s.startswith("$(", i):
+            end = _paren_end(s, i + 1)
+            subs.append(s[i + 2 : end - 1])
+            i = end
+        elif s.startswith("${", i):
+            depth, i = depth + 1, i + 2
+        elif c in "'\"`":
+            end = s.find(c, i + 1)
+            end = len(s) if end < 0 else end
+            if c == "`":
+                subs.append(s[i + 1 : end])
+            elif c == '"':
+                subs.extend(_substitutions(s[i + 1 : end]))
+            i = end + 1
+        else:
+            i += 1
+            if c == "}":
+                depth -= 1
+                if depth == 0:
+                    return i, subs
+    return len(s), subs
+
+
 def _substitutions(text: str) -> list[str]:
     """The commands of the ``$(...)`` and backquote substitutions in a text (a double-quoted string)."""
     subs, i = [], 0
@@ -455,11 +487,11 @@ def _word(s: str, i: int) -> tuple[_Token, int, bool]:
             subs.append(s[i + 1 : end])
             out.append(s[i : end + 1])
             i = end + 1
-        elif s.startswith("${", i):
-            end = s.find("}", i)
-            end = n - 1 if end < 0 else end
-            out.append(s[i : end + 1])
-            i = end + 1
+        elif s.startswith("${", i):  # ${OUT:-$(python train.py)} runs train.py when OUT is unset
+            end, inner = _brace_end(s, i + 2)
+            subs.extend(inner)
+            out.append(s[i:end])
+            i = end
         else:
             out.append(c)
             i += 1

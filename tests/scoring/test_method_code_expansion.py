@@ -50,3 +50,24 @@ def test_an_absolute_path_outside_the_workspace_names_no_workspace_file(command:
 
 def test_an_absolute_path_into_the_workspace_names_its_file() -> None:
     assert executed_files(["python //workspace/./sub/../a.py"], WORKSPACE) == frozenset({"a.py"})
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # the substitutions inside ${...} run when the variable is unset (bash 5.2, X and OUT unset: each
+        # printed a.py's line)
+        ("echo ${OUT:-$(python a.py)}", {"a.py"}),
+        ("echo ${X:-`python a.py`}", {"a.py"}),
+        ('echo ${X:-"$(python a.py)"}', {"a.py"}),
+        ("echo ${X:-${Y:-$(python a.py)}}", {"a.py"}),
+        # a `}` in quotes or in a $(...) does not close the ${ (bash ran a.py after each)
+        ("N=${N:-$(awk '{print $1}' cfg.txt)}; python a.py", {"a.py"}),
+        ("echo ${X:-'a}b'}; python sub/job.py", {"sub/job.py"}),
+        # in single quotes a $(...) is text (bash printed `$(python a.py)`)
+        ("echo ${X:-'$(python a.py)'}", None),
+    ],
+)
+def test_the_substitutions_in_a_parameter_expansion_run(command: str, expected: set[str] | None) -> None:
+    result = executed_files([command], WORKSPACE)
+    assert result == (None if expected is None else frozenset(expected))
