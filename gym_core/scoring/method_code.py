@@ -150,7 +150,7 @@ def code_lines(path: str, text: str) -> list[str]:
             match = re.search(r"(^|\s)" + re.escape(prefix), line)
             if match is not None:
                 line = line[: match.start()]
-        if line.strip() and not (lang == ".sh" and line.startswith("#!")):
+        if line.strip():  # a shell script's #! line is a comment: cut to ""
             out.append(line.rstrip())
     return out
 
