@@ -971,8 +971,9 @@ def _module_files(name: str, base: str, workspace: Mapping[str, str], *, main: b
     return found
 
 
-#: Interpreter options that take a value as the next argument (python -W ignore, -X dev).
-_OPTIONS_WITH_VALUE = frozenset({"-W", "-X"})
+#: Interpreter options that take a value as the next argument (python -W ignore, -X dev,
+#: --check-hash-based-pycs always).
+_OPTIONS_WITH_VALUE = frozenset({"-W", "-X", "--check-hash-based-pycs"})
 
 
 def _is_python(head: str) -> bool:
@@ -1015,12 +1016,12 @@ def _target(head: str, args: list[str]) -> tuple[str, str] | None:
             return "script", arg
         elif arg.startswith("--file="):
             return "script", arg.split("=", 1)[1]
-        elif arg in _OPTIONS_WITH_VALUE or (head in _SHELLS and arg in ("-o", "+o", "-O", "+O")):
+        elif arg in _OPTIONS_WITH_VALUE or (head in _SHELLS and arg in ("+o", "-O", "+O")):  # -o: below
             skip = True
         elif head in _SHELLS and arg.startswith("-") and not arg.startswith("--") and len(arg) > 1:
             shell_code |= "c" in arg[1:]  # bash -lc CODE, bash -euxo pipefail, bash -s ARGS
             shell_stdin |= "s" in arg[1:]
-            skip = arg.endswith("o")
+            skip = arg.endswith("o")  # -o pipefail, -euo pipefail
         elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and _is_python(head):
             for j, flag in enumerate(arg[1:], start=2):  # python -uc CODE, -mpkg, -Wignore
                 if "-" + flag in inline:

@@ -208,6 +208,8 @@ PKG = {"pkg/__init__.py", "pkg/__main__.py"}
         # a long option is not a group of letters: the `c` of --norc is not -c, fwd.sh is the script and gets
         # real.py as its $1
         ("bash --norc fwd.sh real.py", {"fwd.sh", "real.py"}),
+        # a long option with its value: the script follows (python 3.11 ran real.py)
+        ("python --check-hash-based-pycs always real.py", {"real.py"}),
     ],
 )
 def test_grouped_interpreter_options_and_their_values(command: str, expected: set[str]) -> None:
