@@ -26,6 +26,14 @@ _step = test_store_loader._step
 
 TINY_MEAN = Path(__file__).resolve().parent.parent / "fixtures" / "tasks" / "tiny-mean"
 INITIAL_BASELINE = (TINY_MEAN / "workspace" / "baseline.py").read_text()
+#: The scoring constants of the tiny-mean task: abs_error, minimized, baseline 5, reference 0.
+TINY_MEAN_SCORING = {
+    "metric_name": "abs_error",
+    "direction": "minimize",
+    "baseline_raw": 5.0,
+    "reference_raw": 0.0,
+    "success_threshold": 0.5,
+}
 
 
 def _create_run(
@@ -115,13 +123,7 @@ def _tiny_mean_run(store: TraceStore, task_root: Path, suite_run_id: str | None 
         store,
         {
             "task_root": str(task_root),
-            "scoring": {
-                "metric_name": "abs_error",
-                "direction": "minimize",
-                "baseline_raw": 5.0,
-                "reference_raw": 0.0,
-                "success_threshold": 0.5,
-            },
+            "scoring": TINY_MEAN_SCORING,
         },
         task_id="tiny-mean",
         suite_run_id=suite_run_id,
@@ -271,15 +273,7 @@ def test_constants_the_run_leaves_out_take_their_defaults(store: TraceStore) -> 
     """No self_reported, no baseline_public_raw, no wall-time budget: False, None and 0 seconds."""
     run_id = _create_run(
         store,
-        {
-            "scoring": {
-                "metric_name": "abs_error",
-                "direction": "minimize",
-                "baseline_raw": 5.0,
-                "reference_raw": 0.0,
-                "success_threshold": 0.5,
-            }
-        },
+        {"scoring": TINY_MEAN_SCORING},
         budget={"step_limit": 20},
     )
     _finished(store, run_id, 0, raw=1.0, normalized=0.8)
@@ -369,15 +363,7 @@ def test_without_a_reference_success_is_beating_the_baseline_in_the_metric_s_dir
 def test_wall_time_is_the_usage_s_number_else_the_episode_s_own_clock(store: TraceStore) -> None:
     run_id = _create_run(
         store,
-        {
-            "scoring": {
-                "metric_name": "abs_error",
-                "direction": "minimize",
-                "baseline_raw": 5.0,
-                "reference_raw": 0.0,
-                "success_threshold": 0.5,
-            }
-        },
+        {"scoring": TINY_MEAN_SCORING},
     )
     by_usage = _finished(store, run_id, 0, raw=1.0, normalized=0.8, usage={"wall_s": 42})
     not_a_number = _finished(store, run_id, 1, raw=1.0, normalized=0.8, usage={"wall_s": "12.5"})
@@ -404,15 +390,7 @@ def test_the_environment_s_failed_tries_are_listed_as_retried_with_their_kind_an
 ) -> None:
     run_id = _create_run(
         store,
-        {
-            "scoring": {
-                "metric_name": "abs_error",
-                "direction": "minimize",
-                "baseline_raw": 5.0,
-                "reference_raw": 0.0,
-                "success_threshold": 0.5,
-            }
-        },
+        {"scoring": TINY_MEAN_SCORING},
     )
     env: dict[str, Any] = {"raw": None, "status": EpisodeStatus.CRASHED, "origin": Origin.ENVIRONMENT}
     lost = _finished(
@@ -453,15 +431,7 @@ def test_a_later_finished_try_replaces_an_earlier_finished_one_and_a_lone_runnin
 ) -> None:
     run_id = _create_run(
         store,
-        {
-            "scoring": {
-                "metric_name": "abs_error",
-                "direction": "minimize",
-                "baseline_raw": 5.0,
-                "reference_raw": 0.0,
-                "success_threshold": 0.5,
-            }
-        },
+        {"scoring": TINY_MEAN_SCORING},
     )
     failed = _finished(
         store,
