@@ -999,8 +999,8 @@ def _target(head: str, args: list[str]) -> tuple[str, str] | None:
     path)`` (that argument, or ``--file=PATH``), ``("code", text)`` after an inline-code option,
     ``("module", name)`` after ``-m`` (an empty text or name when the option has none: ``python -c``
     stops, ``python -c ''`` runs nothing, and neither reads a script from stdin), ``("script", "-")`` for
-    ``python - ARGS``, or None (no script named, or ``bash -s ARGS``: the runner reads stdin). What follows is the script's or code's own
-    arguments, which name data, never code that runs (``python solve.py notes.py``, ``python train.py -c
+    ``python - ARGS``, or None (no script named, or ``bash -s ARGS``: the runner reads stdin). What follows
+    is the script's or code's own arguments, which name data, never code that runs (``python solve.py notes.py``, ``python train.py -c
     config.yaml``); a bare number is an option's value (``torchrun --nproc_per_node 2 train.py``).
     Short options may be grouped (``python -uc CODE``, ``python -mpkg``, ``bash -lc CODE``)."""
     inline = _inline_options(head)
