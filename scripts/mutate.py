@@ -149,6 +149,8 @@ def _prepare(workdir: Path, profile: Profile, *, resume: bool = False) -> None:
                 for path in child.rglob("*"):
                     if path.is_file() and not path.name.endswith(MUTMUT_RESULTS):
                         path.unlink()
+                    elif path.suffix == ".py" and _left_empty(path, REPO / path.relative_to(mutants)):
+                        path.unlink()  # mutmut was stopped while it wrote it: it generates it again
             else:
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
     elif workdir.exists():
@@ -163,6 +165,12 @@ def _prepare(workdir: Path, profile: Profile, *, resume: bool = False) -> None:
     pyproject = workdir / "pyproject.toml"
     text = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "", pyproject.read_text(), flags=re.S)
     pyproject.write_text(text + _config(profile))
+
+
+def _left_empty(mutated: Path, source: Path) -> bool:
+    """True when mutmut left a mutated module empty (stopped while writing it) although its source is not:
+    kept, it would be taken as up to date, and every test importing it would fail to collect."""
+    return mutated.stat().st_size == 0 and source.is_file() and source.stat().st_size > 0
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,26 @@ def test_a_resumed_run_keeps_the_results_and_collects_the_stats_again(
     assert not (tmp_path / "mutmut.log").exists()
     assert (tmp_path / "tests" / "test_mutation_setup.py").is_file()  # the tests, copied afresh
     assert "[tool.mutmut]" in (tmp_path / "pyproject.toml").read_text()
+
+
+def test_a_resumed_run_drops_a_mutated_module_an_interrupted_run_left_empty(
+    mutate: ModuleType, tmp_path: Path
+) -> None:
+    """A mutmut stopped while writing a mutated module leaves it empty; kept, mutmut would take it as up to
+    date and no test importing it could be collected. An empty module whose source is empty too stays."""
+    package = tmp_path / "mutants" / "gym_core" / "scoring"
+    package.mkdir(parents=True)
+    (package / "metrics.py").write_text("")  # the source is not empty
+    (package / "metrics.py.meta").write_text("{}")
+    (package / "estimators.py").write_text("# mutated\n")
+    (tmp_path / "mutants" / "gym_core" / "tasks").mkdir()
+    (tmp_path / "mutants" / "gym_core" / "tasks" / "__init__.py").write_text("")  # its source is empty
+    assert (mutate.REPO / "gym_core" / "scoring" / "metrics.py").stat().st_size > 0
+    assert (mutate.REPO / "gym_core" / "tasks" / "__init__.py").stat().st_size == 0
+
+    mutate._prepare(tmp_path, mutate.PROFILES["gate"], resume=True)
+
+    assert not (package / "metrics.py").exists()
+    assert (package / "metrics.py.meta").read_text() == "{}"  # its results stay
+    assert (package / "estimators.py").read_text() == "# mutated\n"
+    assert (tmp_path / "mutants" / "gym_core" / "tasks" / "__init__.py").is_file()
