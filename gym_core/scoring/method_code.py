@@ -363,10 +363,7 @@ def _paren_end(s: str, i: int) -> int:
             i = len(s) if end < 0 else end + 1
             continue
         if c == '"':  # a `)` or `'` in a double-quoted string is text: $(echo ")"; python x.py)
-            i += 1
-            while i < len(s) and s[i] != '"':
-                i = _paren_end(s, i + 1) if s.startswith("$(", i) else i + (2 if s[i] == "\\" else 1)
-            i += 1
+            i = _quote_end(s, i + 1) + 1
             continue
         if c == "(":
             depth += 1
@@ -376,6 +373,14 @@ def _paren_end(s: str, i: int) -> int:
                 return i + 1
         i += 1
     return len(s)
+
+
+def _quote_end(s: str, i: int) -> int:
+    """The index of the ``"`` that closes a double-quoted string whose text starts at ``s[i]`` (the end of
+    ``s`` when none does): an escaped ``\\"``, or a ``"`` inside a ``$(...)`` in it, does not close it."""
+    while i < len(s) and s[i] != '"':
+        i = _paren_end(s, i + 1) if s.startswith("$(", i) else i + (2 if s[i] == "\\" else 1)
+    return i
 
 
 def _brace_end(s: str, i: int) -> tuple[int, list[str]]:
@@ -393,13 +398,15 @@ def _brace_end(s: str, i: int) -> tuple[int, list[str]]:
             i = end
         elif s.startswith("${", i):
             depth, i = depth + 1, i + 2
-        elif c in "'\"`":
+        elif c == '"':
+            end = _quote_end(s, i + 1)
+            subs.extend(_substitutions(s[i + 1 : end]))
+            i = end + 1
+        elif c in "'`":
             end = s.find(c, i + 1)
             end = len(s) if end < 0 else end
             if c == "`":
                 subs.append(s[i + 1 : end])
-            elif c == '"':
-                subs.extend(_substitutions(s[i + 1 : end]))
             i = end + 1
         else:
             i += 1
