@@ -31,8 +31,9 @@ WORKSPACE = {
         ("echo ${X:-'a'}; cd sub; echo 'b'; bash job.sh", {"sub/job.sh"}),
         ("echo ${X:-''}; cd sub; echo 'b'; bash job.sh", {"sub/job.sh"}),
         # a double-quoted part ends at its own closing quote: not an escaped one, nor one in a $(...) (bash
-        # printed `a"b` and `}`, then ran sub/job.sh; then ran job.sh)
+        # printed `a"b`, `"}` and `}`, then ran sub/job.sh; then ran job.sh)
         ('echo ${X:-"a\\"b"}; cd sub; bash job.sh', {"sub/job.sh"}),
+        ('echo ${X:-"\\"}"}; cd sub; bash job.sh', {"sub/job.sh"}),
         ('echo ${X:-"$(echo "}")"}; cd sub; bash job.sh', {"sub/job.sh"}),
         ('echo ${X:-"$(bash job.sh "x")"}', {"job.sh"}),
         # a ( alone is text, and a $(...) ends at its own ) (bash printed `(`)
