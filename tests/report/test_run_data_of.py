@@ -59,6 +59,29 @@ def _create_run(
     )
 
 
+def _evaluation(
+    store: TraceStore,
+    episode: str,
+    step: int,
+    kind: EvaluationKind,
+    *,
+    raw: float | None,
+    normalized: float | None,
+    snapshot: str | None,
+) -> None:
+    """A grading of ``episode`` at ``step`` (valid when it has a raw score)."""
+    store.record_evaluation(
+        episode,
+        step_index=step,
+        kind=kind,
+        raw_score=raw,
+        normalized_score=normalized,
+        valid=raw is not None,
+        grader_output="ok",
+        snapshot=snapshot,
+    )
+
+
 def _finished(
     store: TraceStore,
     run_id: str,
@@ -79,15 +102,8 @@ def _finished(
     for step, command in enumerate(commands):
         _step(store, episode, step, {"tool": "bash", "command": command})
     if snapshot is not None:
-        store.record_evaluation(
-            episode,
-            step_index=0,
-            kind=EvaluationKind.SUBMIT,
-            raw_score=raw,
-            normalized_score=normalized,
-            valid=raw is not None,
-            grader_output="ok",
-            snapshot=snapshot,
+        _evaluation(
+            store, episode, 0, EvaluationKind.SUBMIT, raw=raw, normalized=normalized, snapshot=snapshot
         )
     store.finish_episode(
         episode, status=status, final_raw=raw, final_normalized=normalized, origin=origin, **finish
@@ -158,27 +174,9 @@ def test_every_field_of_the_run_and_its_attempts_is_read_from_the_store(store: T
     )
     first = store.start_episode(run_id, index=0, seed=11)
     _step(store, first, 0, {"tool": "validate"})
-    store.record_evaluation(
-        first,
-        step_index=0,
-        kind=EvaluationKind.VALIDATE,
-        raw_score=0.3,
-        normalized_score=0.2,
-        valid=True,
-        grader_output="ok",
-        snapshot=None,
-    )
+    _evaluation(store, first, 0, EvaluationKind.VALIDATE, raw=0.3, normalized=0.2, snapshot=None)
     _step(store, first, 1, {"tool": "submit"})
-    store.record_evaluation(
-        first,
-        step_index=1,
-        kind=EvaluationKind.SUBMIT,
-        raw_score=0.6,
-        normalized_score=0.8,
-        valid=True,
-        grader_output="ok",
-        snapshot=None,
-    )
+    _evaluation(store, first, 1, EvaluationKind.SUBMIT, raw=0.6, normalized=0.8, snapshot=None)
     store.finish_episode(
         first,
         status=EpisodeStatus.SUBMITTED,
@@ -471,28 +469,10 @@ def test_the_diff_is_taken_from_the_last_graded_snapshot_that_is_not_a_validate(
     for step, (kind, snapshot) in enumerate(
         [(EvaluationKind.SUBMIT, submitted), (EvaluationKind.VALIDATE, validated)]
     ):
-        store.record_evaluation(
-            both,
-            step_index=step,
-            kind=kind,
-            raw_score=0.0,
-            normalized_score=1.0,
-            valid=True,
-            grader_output="ok",
-            snapshot=snapshot,
-        )
+        _evaluation(store, both, step, kind, raw=0.0, normalized=1.0, snapshot=snapshot)
     store.finish_episode(both, status=EpisodeStatus.SUBMITTED, final_raw=0.0, final_normalized=1.0)
     only_validate = store.start_episode(run_id, index=1, seed=1)
-    store.record_evaluation(
-        only_validate,
-        step_index=0,
-        kind=EvaluationKind.VALIDATE,
-        raw_score=0.0,
-        normalized_score=1.0,
-        valid=True,
-        grader_output="ok",
-        snapshot=validated,
-    )
+    _evaluation(store, only_validate, 0, EvaluationKind.VALIDATE, raw=0.0, normalized=1.0, snapshot=validated)
     store.finish_episode(only_validate, status=EpisodeStatus.SUBMITTED, final_raw=0.0, final_normalized=1.0)
 
     data = load_run_data(store, run_id)
